@@ -1,0 +1,155 @@
+package identity
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// Options configure a Verifier. Zero values take the defaults.
+type Options struct {
+	// HTTPClient fetches discovery documents and JWKS. Default: a client
+	// with HTTPTimeout. Responses are capped at MaxIssuerResponse bytes.
+	HTTPClient *http.Client
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// Sessions verifies the gateway's own session tokens in Authenticate;
+	// nil accepts none.
+	Sessions *SessionIssuer
+}
+
+// Verifier verifies tokens of the configured issuers. It is safe for
+// concurrent use.
+type Verifier struct {
+	issuers  map[string]*issuer
+	sessions *SessionIssuer
+	now      func() time.Time
+}
+
+// Errors a caller may classify with errors.Is. Every verification failure
+// wraps ErrRejected.
+var (
+	ErrRejected      = errors.New("token rejected")
+	ErrUnknownIssuer = errors.New("issuer not configured")
+)
+
+// NewVerifier builds a verifier for issuers. Static key sets are read now;
+// discovery issuers are contacted on first use.
+func NewVerifier(issuers []IssuerConfig, opts Options) (*Verifier, error) {
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	client := opts.HTTPClient
+	if client == nil {
+		client = defaultHTTPClient()
+	}
+	client = limitClient(client, MaxIssuerResponse)
+	v := &Verifier{issuers: map[string]*issuer{}, sessions: opts.Sessions, now: now}
+	for _, cfg := range issuers {
+		if _, dup := v.issuers[cfg.URL]; dup {
+			return nil, fmt.Errorf("issuer %q: url %q is configured twice", cfg.Name, cfg.URL)
+		}
+		if opts.Sessions != nil && cfg.URL == opts.Sessions.Issuer() {
+			return nil, fmt.Errorf("issuer %q: url %q is the gateway's own session issuer", cfg.Name, cfg.URL)
+		}
+		is, err := newIssuer(cfg, client, now)
+		if err != nil {
+			return nil, err
+		}
+		v.issuers[cfg.URL] = is
+	}
+	return v, nil
+}
+
+// Verify verifies an OIDC/JWT token from one of the configured issuers:
+// shape and size, an asymmetric algorithm, the signature by a current key of
+// the issuer named in iss, the audience, expiry and not-before.
+func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
+	u, err := inspect(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRejected, err)
+	}
+	is, ok := v.issuers[u.iss]
+	if !ok {
+		return nil, fmt.Errorf("%w: %w: %q", ErrRejected, ErrUnknownIssuer, u.iss)
+	}
+	c, err := is.verify(ctx, raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: verifying token of issuer %q: %w", ErrRejected, is.cfg.Name, err)
+	}
+	return c, nil
+}
+
+func (is *issuer) verify(ctx context.Context, raw string) (*Claims, error) {
+	ov, err := is.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := ov.Verify(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	var payload json.RawMessage
+	if err := tok.Claims(&payload); err != nil {
+		return nil, fmt.Errorf("reading claims: %w", err)
+	}
+	c, err := claimsFromPayload(payload)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkTimes(c, is.now()); err != nil {
+		return nil, err
+	}
+	if c.Subject == "" {
+		return nil, errors.New("token has no subject (sub)")
+	}
+	return c, nil
+}
+
+// checkTimes applies the checks go-oidc leaves loose: nbf with a small leeway
+// (go-oidc allows five minutes) and a present exp.
+func checkTimes(c *Claims, now time.Time) error {
+	if c.Expiry.IsZero() {
+		return errors.New("token has no expiry (exp)")
+	}
+	if !now.Before(c.Expiry) {
+		return fmt.Errorf("token expired at %s", c.Expiry.Format(time.RFC3339))
+	}
+	if !c.NotBefore.IsZero() && now.Add(NotBeforeLeeway).Before(c.NotBefore) {
+		return fmt.Errorf("token not valid before %s", c.NotBefore.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// Authenticate accepts what a client may present as a password: a gateway
+// session token (when Options.Sessions is set) or an OIDC token of a
+// configured issuer.
+func (v *Verifier) Authenticate(ctx context.Context, raw string) (*Claims, error) {
+	if v.sessions != nil {
+		u, err := inspect(raw)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrRejected, err)
+		}
+		if u.iss == v.sessions.Issuer() {
+			c, err := v.sessions.Verify(raw)
+			if err != nil {
+				return nil, fmt.Errorf("%w: verifying session token: %w", ErrRejected, err)
+			}
+			return c, nil
+		}
+	}
+	return v.Verify(ctx, raw)
+}
+
+// Issuers lists the configured issuer URLs.
+func (v *Verifier) Issuers() []string {
+	out := make([]string, 0, len(v.issuers))
+	for u := range v.issuers {
+		out = append(out, u)
+	}
+	return out
+}

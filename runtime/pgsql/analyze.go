@@ -1,0 +1,260 @@
+package pgsql
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	pg_query "github.com/pganalyze/pg_query_go/v6"
+
+	"github.com/mandatehq/mandate/model"
+)
+
+// MaxQueryBytes is the longest query string Analyze accepts; longer strings
+// are refused before they reach the C parser.
+const MaxQueryBytes = 1 << 20
+
+// ErrTooLarge is returned for query strings longer than MaxQueryBytes.
+var ErrTooLarge = errors.New("query string exceeds 1 MiB")
+
+// ErrNUL is returned for query strings holding a NUL byte: the C parser
+// would stop reading there and see less than the server might.
+var ErrNUL = errors.New("query string contains a NUL byte")
+
+func checkInput(sql string) error {
+	if len(sql) > MaxQueryBytes {
+		return ErrTooLarge
+	}
+	if strings.IndexByte(sql, 0) >= 0 {
+		return ErrNUL
+	}
+	return nil
+}
+
+// Options pins how names are resolved.
+type Options struct {
+	// SearchPath is the schema list the gateway pins for the session; only
+	// its first entry matters: unqualified relations (other than pg_*) resolve
+	// to it. Default ["public"].
+	SearchPath []string
+}
+
+func (o Options) defaultSchema() string {
+	if len(o.SearchPath) > 0 && o.SearchPath[0] != "" {
+		return o.SearchPath[0]
+	}
+	return "public"
+}
+
+// Analyzed is one statement of a query string.
+type Analyzed struct {
+	// Text is this statement's own text, trimmed.
+	Text string
+	// Statement is what the policy decides.
+	Statement model.Statement
+	// Outputs is the lineage of each result column of a SELECT, VALUES,
+	// RETURNING, COPY TO or the query of PREPARE/DECLARE, in order. A Star
+	// entry stands for a run of columns the caller expands.
+	Outputs []Lineage
+	// Writes is what flows into stored data: the rows an INSERT stores, the
+	// values of UPDATE/MERGE/ON CONFLICT assignments, the rows of CREATE
+	// TABLE AS, SELECT INTO and of a view's query, at any depth. Copying a
+	// masked column into another column or table would unmask it, so the
+	// proxy denies a statement whose Writes hold a masked column (or are
+	// Unknown) when masking applies.
+	Writes Lineage
+	// ReadWrite is set for BEGIN/START TRANSACTION READ WRITE, SET
+	// TRANSACTION READ WRITE and SET SESSION CHARACTERISTICS AS TRANSACTION
+	// READ WRITE: the proxy denies it when the decision is read-only.
+	ReadWrite bool
+	// Name is the prepared statement name of PREPARE, EXECUTE and
+	// DEALLOCATE, or the cursor name of DECLARE, FETCH, MOVE and CLOSE.
+	Name string
+	// DecisionKey identifies everything the policy decides on (the
+	// Statement without its Fingerprint) plus ReadWrite: key a policy
+	// decision cache by it. The Fingerprint alone is not enough, as
+	// pg_query leaves out literals and options that matter here
+	// (BEGIN READ ONLY and BEGIN READ WRITE share a fingerprint).
+	DecisionKey string
+	// Prepared is the analysis of the statement inside PREPARE (its Text is
+	// the inner statement's text); nil otherwise.
+	Prepared *Analyzed
+}
+
+// Lineage says where the values of one result column come from.
+type Lineage struct {
+	// Sources are schema.table.column names, or schema.table.* when any
+	// column of the table may flow in (whole-row references, star).
+	Sources []string `json:"sources,omitempty"`
+	// Direct is set when the column is a plain column reference.
+	Direct bool `json:"direct,omitempty"`
+	// Star is set for a * or t.* target, which covers a run of columns.
+	Star bool `json:"star,omitempty"`
+	// Unknown is set when the analyzer cannot tell what flows in (calls of
+	// functions outside the safe set, unresolvable references); the caller
+	// denies the statement when masking applies.
+	Unknown bool `json:"unknown,omitempty"`
+}
+
+// Analyze parses a query string and analyzes each of its statements. A
+// string that does not parse returns an error, and the caller denies it. An
+// empty string returns no statements.
+func Analyze(sql string, opts Options) ([]*Analyzed, error) {
+	res, err := analyze(sql, opts)
+	if err != nil {
+		return nil, err
+	}
+	return res.out, nil
+}
+
+// analysis is Analyze's result with what the cache needs to know.
+type analysis struct {
+	out []*Analyzed
+	// literalDependent is set per statement whose analysis read a literal's
+	// value (ORDER BY 1): it must not be cached by shape.
+	literalDependent []bool
+}
+
+func analyze(sql string, opts Options) (*analysis, error) {
+	if err := checkInput(sql); err != nil {
+		return nil, err
+	}
+	tree, err := pg_query.Parse(sql)
+	if err != nil {
+		return nil, fmt.Errorf("parsing statement: %w", err)
+	}
+	res := &analysis{out: make([]*Analyzed, 0, len(tree.Stmts))}
+	for _, raw := range tree.Stmts {
+		text := stmtText(sql, raw)
+		an, literal := analyzeStmt(raw.Stmt, text, opts, tree.Version)
+		fp, err := pg_query.Fingerprint(text)
+		if err != nil {
+			return nil, fmt.Errorf("fingerprinting statement: %w", err)
+		}
+		an.Statement.Fingerprint = fp
+		if an.Prepared != nil {
+			an.Prepared.Statement.Fingerprint, _ = pg_query.Fingerprint(an.Prepared.Text)
+		}
+		an.DecisionKey = decisionKey(an)
+		res.out = append(res.out, an)
+		res.literalDependent = append(res.literalDependent, literal)
+	}
+	return res, nil
+}
+
+// Normalize replaces the literals of a query string by $n parameters, for the
+// recorder (statement literals never reach the record).
+func Normalize(sql string) (string, error) {
+	if err := checkInput(sql); err != nil {
+		return "", err
+	}
+	s, err := pg_query.Normalize(sql)
+	if err != nil {
+		return "", fmt.Errorf("normalizing statement: %w", err)
+	}
+	return s, nil
+}
+
+// Fingerprint returns pg_query's fingerprint of a query string: statements
+// that differ only in literals share it.
+func Fingerprint(sql string) (string, error) {
+	if err := checkInput(sql); err != nil {
+		return "", err
+	}
+	s, err := pg_query.Fingerprint(sql)
+	if err != nil {
+		return "", fmt.Errorf("fingerprinting statement: %w", err)
+	}
+	return s, nil
+}
+
+// ResolveExecute combines an EXECUTE with the analysis of the PREPARE it
+// names (the proxy tracks prepared statements per session): the result needs
+// the prepared statement's accesses plus those of the EXECUTE parameters.
+func (a *Analyzed) ResolveExecute(prepared *Analyzed) *Analyzed {
+	if prepared == nil {
+		return a
+	}
+	r := &Analyzed{Text: a.Text, Name: a.Name, ReadWrite: prepared.ReadWrite}
+	in := prepared.Statement
+	r.Writes = union([]Lineage{prepared.Writes, a.Writes})
+	if prepared.Prepared != nil {
+		in = prepared.Prepared.Statement
+		r.Outputs = prepared.Prepared.Outputs
+		r.Writes = union([]Lineage{prepared.Prepared.Writes, a.Writes})
+	}
+	defer func() { r.DecisionKey = decisionKey(r) }()
+	r.Statement = model.Statement{
+		Fingerprint:   in.Fingerprint,
+		Tag:           in.Tag,
+		Accesses:      mergeAccesses(in.Accesses, a.Statement.Accesses),
+		Functions:     mergeStrings(in.Functions, a.Statement.Functions),
+		FilterColumns: mergeStrings(in.FilterColumns, a.Statement.FilterColumns),
+		Always:        in.Always,
+		Forbidden:     in.Forbidden,
+	}
+	return r
+}
+
+func stmtText(sql string, raw *pg_query.RawStmt) string {
+	start := int(raw.StmtLocation)
+	if start < 0 || start > len(sql) {
+		start = 0
+	}
+	end := len(sql)
+	if raw.StmtLen > 0 && start+int(raw.StmtLen) <= len(sql) {
+		end = start + int(raw.StmtLen)
+	}
+	return strings.TrimSpace(sql[start:end])
+}
+
+func mergeAccesses(a, b []model.Access) []model.Access {
+	seen := map[model.Access]bool{}
+	var out []model.Access
+	for _, x := range append(append([]model.Access{}, a...), b...) {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	sortAccesses(out)
+	return out
+}
+
+func mergeStrings(a, b []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, x := range append(append([]string{}, a...), b...) {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func sortAccesses(a []model.Access) {
+	sort.Slice(a, func(i, j int) bool {
+		if a[i].Table != a[j].Table {
+			return a[i].Table < a[j].Table
+		}
+		return a[i].Class < a[j].Class
+	})
+}
+
+// decisionKey hashes what decides a statement.
+func decisionKey(a *Analyzed) string {
+	st := a.Statement
+	st.Fingerprint = ""
+	b, _ := json.Marshal(struct {
+		S  model.Statement
+		RW bool
+	}{st, a.ReadWrite})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}

@@ -1,0 +1,143 @@
+package pgsql
+
+import (
+	pg_query "github.com/pganalyze/pg_query_go/v6"
+)
+
+// The data-modifying statements need their write class on the target, and
+// select on the target when their WHERE, SET, ON CONFLICT or RETURNING
+// reads it. Their outputs are the RETURNING list.
+
+func (a *analyzer) insertStmt(s *pg_query.InsertStmt, outer *scope, filter bool) ([]string, []Lineage) {
+	sc := outer.child()
+	a.withClause(s.WithClause, sc)
+	if s.Relation == nil {
+		return nil, nil
+	}
+	target := a.rangeVar(s.Relation, sc, "")
+	a.access("insert", target.table)
+	if s.SelectStmt != nil {
+		a.stored(a.query(s.SelectStmt, sc, false))
+	}
+	a.assignments(s.Cols, sc)
+	ts := sc.child()
+	ts.items = []*item{target}
+	if oc := s.OnConflictClause; oc != nil {
+		var discard linAcc
+		if oc.Action == pg_query.OnConflictAction_ONCONFLICT_UPDATE {
+			a.access("update", target.table)
+			cs := sc.child()
+			excluded := &item{name: "excluded", rel: openRelation(Lineage{}), aliased: true}
+			cs.items = []*item{target, excluded}
+			a.assignments(oc.TargetList, cs)
+			a.expr(oc.WhereClause, cs, true, &discard)
+		}
+		if oc.Infer != nil {
+			a.generic(oc.Infer.ProtoReflect(), ts, true, &discard)
+		}
+	}
+	names, outs := a.targetList(s.ReturningList, ts, filter)
+	if target.used {
+		a.access("select", target.table)
+	}
+	return names, outs
+}
+
+func (a *analyzer) updateStmt(s *pg_query.UpdateStmt, outer *scope, filter bool) ([]string, []Lineage) {
+	sc := outer.child()
+	a.withClause(s.WithClause, sc)
+	if s.Relation == nil {
+		return nil, nil
+	}
+	target := a.rangeVar(s.Relation, sc, "")
+	a.access("update", target.table)
+	sc.items = append(sc.items, target)
+	for _, f := range s.FromClause {
+		a.fromItem(f, sc)
+	}
+	a.assignments(s.TargetList, sc)
+	var discard linAcc
+	a.expr(s.WhereClause, sc, true, &discard)
+	names, outs := a.targetList(s.ReturningList, sc, filter)
+	if target.used {
+		a.access("select", target.table)
+	}
+	return names, outs
+}
+
+func (a *analyzer) deleteStmt(s *pg_query.DeleteStmt, outer *scope, filter bool) ([]string, []Lineage) {
+	sc := outer.child()
+	a.withClause(s.WithClause, sc)
+	if s.Relation == nil {
+		return nil, nil
+	}
+	target := a.rangeVar(s.Relation, sc, "")
+	a.access("delete", target.table)
+	sc.items = append(sc.items, target)
+	for _, f := range s.UsingClause {
+		a.fromItem(f, sc)
+	}
+	var discard linAcc
+	a.expr(s.WhereClause, sc, true, &discard)
+	names, outs := a.targetList(s.ReturningList, sc, filter)
+	if target.used {
+		a.access("select", target.table)
+	}
+	return names, outs
+}
+
+func (a *analyzer) mergeStmt(s *pg_query.MergeStmt, outer *scope, filter bool) ([]string, []Lineage) {
+	sc := outer.child()
+	a.withClause(s.WithClause, sc)
+	if s.Relation == nil {
+		return nil, nil
+	}
+	target := a.rangeVar(s.Relation, sc, "")
+	sc.items = append(sc.items, target)
+	a.fromItem(s.SourceRelation, sc)
+	var discard linAcc
+	a.expr(s.JoinCondition, sc, true, &discard)
+	for _, n := range s.MergeWhenClauses {
+		wc := n.GetMergeWhenClause()
+		if wc == nil {
+			continue
+		}
+		switch wc.CommandType {
+		case pg_query.CmdType_CMD_INSERT:
+			a.access("insert", target.table)
+		case pg_query.CmdType_CMD_UPDATE:
+			a.access("update", target.table)
+		case pg_query.CmdType_CMD_DELETE:
+			a.access("delete", target.table)
+		case pg_query.CmdType_CMD_NOTHING:
+		default:
+			a.forbid("MERGE action the analyzer does not know")
+		}
+		a.expr(wc.Condition, sc, true, &discard)
+		a.assignments(wc.TargetList, sc)
+		for _, v := range wc.Values {
+			a.expr(v, sc, false, &a.writes)
+		}
+	}
+	names, outs := a.targetList(s.ReturningList, sc, filter)
+	if target.used {
+		a.access("select", target.table)
+	}
+	return names, outs
+}
+
+// assignments walks SET lists and INSERT column lists: the assigned values
+// and any subscripts in the targets (col[expr]).
+func (a *analyzer) assignments(list []*pg_query.Node, sc *scope) {
+	for _, n := range list {
+		rt := n.GetResTarget()
+		if rt == nil {
+			a.expr(n, sc, false, &a.writes)
+			continue
+		}
+		for _, ind := range rt.Indirection {
+			a.expr(ind, sc, false, &a.writes)
+		}
+		a.expr(rt.Val, sc, false, &a.writes)
+	}
+}

@@ -1,0 +1,174 @@
+package pgsql
+
+import (
+	pg_query "github.com/pganalyze/pg_query_go/v6"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// expr walks an expression: it resolves column references into acc (and
+// into the filter columns when filter is set), records called functions,
+// and analyzes subqueries. Node types without a case here are walked
+// generically through protobuf reflection, so nothing the grammar adds is
+// skipped.
+func (a *analyzer) expr(n *pg_query.Node, sc *scope, filter bool, acc *linAcc) {
+	if n == nil || n.Node == nil {
+		return
+	}
+	if !a.enter() {
+		return
+	}
+	defer a.leave()
+	switch x := n.Node.(type) {
+	case *pg_query.Node_AConst, *pg_query.Node_ParamRef, *pg_query.Node_SqlvalueFunction,
+		*pg_query.Node_String_, *pg_query.Node_Integer, *pg_query.Node_Float,
+		*pg_query.Node_Boolean, *pg_query.Node_BitString, *pg_query.Node_SetToDefault:
+	case *pg_query.Node_ColumnRef:
+		a.columnRef(x.ColumnRef, sc, filter, acc)
+	case *pg_query.Node_AExpr:
+		a.expr(x.AExpr.Lexpr, sc, filter, acc)
+		a.expr(x.AExpr.Rexpr, sc, filter, acc)
+	case *pg_query.Node_BoolExpr:
+		for _, arg := range x.BoolExpr.Args {
+			a.expr(arg, sc, filter, acc)
+		}
+	case *pg_query.Node_TypeCast:
+		a.expr(x.TypeCast.Arg, sc, filter, acc)
+	case *pg_query.Node_List:
+		for _, it := range x.List.Items {
+			a.expr(it, sc, filter, acc)
+		}
+	case *pg_query.Node_FuncCall:
+		a.funcCall(x.FuncCall, sc, filter, acc)
+	case *pg_query.Node_SubLink:
+		a.expr(x.SubLink.Testexpr, sc, filter, acc)
+		outs := a.query(x.SubLink.Subselect, sc, filter)
+		if x.SubLink.SubLinkType != pg_query.SubLinkType_EXISTS_SUBLINK {
+			for _, o := range outs {
+				acc.addLineage(o)
+			}
+		}
+	case *pg_query.Node_ResTarget:
+		a.expr(x.ResTarget.Val, sc, filter, acc)
+	case *pg_query.Node_WindowDef:
+		a.windowDef(x.WindowDef, sc, acc)
+	case *pg_query.Node_RangeVar:
+		// Not expected inside an expression; count it as read (fail closed).
+		a.looseAccess(x.RangeVar)
+	case *pg_query.Node_SelectStmt, *pg_query.Node_InsertStmt, *pg_query.Node_UpdateStmt,
+		*pg_query.Node_DeleteStmt, *pg_query.Node_MergeStmt:
+		for _, o := range a.query(n, sc, filter) {
+			acc.addLineage(o)
+		}
+	default:
+		a.generic(n.ProtoReflect(), sc, filter, acc)
+	}
+}
+
+// generic visits every message-valued field of m.
+func (a *analyzer) generic(m protoreflect.Message, sc *scope, filter bool, acc *linAcc) {
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		if fd.Message() == nil || fd.IsMap() {
+			return true
+		}
+		if fd.IsList() {
+			l := v.List()
+			for i := 0; i < l.Len(); i++ {
+				a.genericMsg(l.Get(i).Message(), sc, filter, acc)
+			}
+			return true
+		}
+		a.genericMsg(v.Message(), sc, filter, acc)
+		return true
+	})
+}
+
+func (a *analyzer) genericMsg(m protoreflect.Message, sc *scope, filter bool, acc *linAcc) {
+	switch x := m.Interface().(type) {
+	case *pg_query.Node:
+		a.expr(x, sc, filter, acc)
+	case *pg_query.FuncCall:
+		a.funcCall(x, sc, filter, acc)
+	case *pg_query.WindowDef:
+		a.windowDef(x, sc, acc)
+	case *pg_query.RangeVar:
+		a.looseAccess(x)
+	case *pg_query.SelectStmt:
+		_, outs := a.selectStmt(x, sc, filter)
+		for _, o := range outs {
+			acc.addLineage(o)
+		}
+	case *pg_query.TypeName, *pg_query.Alias:
+	default:
+		if !a.enter() {
+			return
+		}
+		a.generic(m, sc, filter, acc)
+		a.leave()
+	}
+}
+
+// columnRef resolves one column reference.
+func (a *analyzer) columnRef(c *pg_query.ColumnRef, sc *scope, filter bool, acc *linAcc) {
+	l := sc.resolve(refParts(c))
+	acc.addLineage(l)
+	acc.direct = l.Direct
+	if filter {
+		a.filter(l.Sources)
+	}
+}
+
+// funcCall records a function outside the safe set and walks the call. The
+// ordering and filtering parts of aggregates and windows are filters.
+func (a *analyzer) funcCall(f *pg_query.FuncCall, sc *scope, filter bool, acc *linAcc) {
+	if name, safe := classifyFunction(f.Funcname); !safe {
+		a.function(name)
+		acc.unknown = true
+	}
+	for _, arg := range f.Args {
+		a.expr(arg, sc, filter, acc)
+	}
+	for _, o := range f.AggOrder {
+		a.expr(o, sc, true, acc)
+	}
+	a.expr(f.AggFilter, sc, true, acc)
+	if f.Over != nil {
+		a.windowDef(f.Over, sc, acc)
+	}
+}
+
+// windowDef walks a window: its partitioning and ordering are filters.
+func (a *analyzer) windowDef(w *pg_query.WindowDef, sc *scope, acc *linAcc) {
+	for _, p := range w.PartitionClause {
+		a.expr(p, sc, true, acc)
+	}
+	for _, o := range w.OrderClause {
+		a.expr(o, sc, true, acc)
+	}
+	a.expr(w.StartOffset, sc, true, acc)
+	a.expr(w.EndOffset, sc, true, acc)
+}
+
+// exprLineage is the lineage of one output expression.
+func (a *analyzer) exprLineage(n *pg_query.Node, sc *scope, filter bool) Lineage {
+	var acc linAcc
+	a.expr(n, sc, filter, &acc)
+	l := acc.lineage()
+	if n.GetColumnRef() != nil {
+		// A plain reference keeps the resolved lineage's directness.
+		l.Direct = acc.direct
+	}
+	return l
+}
+
+func refParts(c *pg_query.ColumnRef) []string {
+	parts := make([]string, 0, len(c.Fields))
+	for _, f := range c.Fields {
+		switch {
+		case f.GetString_() != nil:
+			parts = append(parts, f.GetString_().Sval)
+		case f.GetAStar() != nil:
+			parts = append(parts, "*")
+		}
+	}
+	return parts
+}

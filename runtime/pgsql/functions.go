@@ -1,0 +1,117 @@
+package pgsql
+
+import (
+	"strings"
+
+	pg_query "github.com/pganalyze/pg_query_go/v6"
+)
+
+// classifyFunction returns how a called function is reported (as written:
+// schema-qualified when the statement qualified it) and whether it is in the
+// built-in safe set: pg_catalog functions without side effects that read
+// nothing but their arguments (or harmless session and catalog facts).
+func classifyFunction(nameParts []*pg_query.Node) (string, bool) {
+	name := qualifiedName(nameParts)
+	bare, schema := name, ""
+	if i := strings.LastIndexByte(name, '.'); i >= 0 && len(nameParts) > 1 {
+		schema, bare = name[:i], name[i+1:]
+	}
+	if schema != "" && schema != "pg_catalog" {
+		return name, false
+	}
+	return name, safeFunctions[bare]
+}
+
+// safeFunctions is the built-in safe set. Deliberately absent (so a grant
+// must name them): anything that writes, locks, sleeps, signals, reads files
+// or large objects, connects elsewhere, changes settings, advances
+// sequences, or runs SQL given as a string (query_to_xml, table_to_xml,
+// ts_stat, ts_rewrite, ...).
+var safeFunctions = func() map[string]bool {
+	m := map[string]bool{}
+	for _, group := range []string{
+		// aggregates
+		`count sum avg min max array_agg string_agg bool_and bool_or every bit_and bit_or bit_xor
+		json_agg jsonb_agg json_object_agg jsonb_object_agg json_agg_strict jsonb_agg_strict
+		json_object_agg_strict jsonb_object_agg_strict json_object_agg_unique jsonb_object_agg_unique
+		stddev stddev_pop stddev_samp variance var_pop var_samp corr covar_pop covar_samp
+		regr_avgx regr_avgy regr_count regr_intercept regr_r2 regr_slope regr_sxx regr_sxy regr_syy
+		percentile_cont percentile_disc mode any_value range_agg range_intersect_agg xmlagg`,
+		// window functions
+		`row_number rank dense_rank percent_rank cume_dist ntile lag lead first_value last_value nth_value`,
+		// strings
+		`lower upper initcap length char_length character_length octet_length bit_length substr substring
+		trim btrim ltrim rtrim lpad rpad replace reverse left right repeat split_part strpos position
+		concat concat_ws format md5 sha224 sha256 sha384 sha512 encode decode to_hex to_bin to_oct ascii chr
+		quote_ident quote_literal quote_nullable regexp_replace regexp_match regexp_matches
+		regexp_split_to_array regexp_split_to_table regexp_count regexp_instr regexp_like regexp_substr
+		translate starts_with string_to_array array_to_string string_to_table overlay normalize is_normalized
+		unistr convert convert_from convert_to textlen similar_to_escape similar_escape casefold
+		crc32 crc32c get_bit get_byte set_bit set_byte bit_count text varchar bpchar char name`,
+		// numbers
+		`abs ceil ceiling floor round trunc sign sqrt cbrt exp ln log log10 power pow mod div pi degrees
+		radians sin cos tan cot asin acos atan atan2 sind cosd tand cotd asind acosd atand atan2d
+		sinh cosh tanh asinh acosh atanh width_bucket gcd lcm factorial scale trim_scale min_scale
+		numeric int2 int4 int8 float4 float8 random random_normal erf erfc`,
+		// dates and times
+		`now clock_timestamp statement_timestamp transaction_timestamp timeofday date_part date_trunc
+		date_bin extract age make_date make_time make_timestamp make_timestamptz make_interval to_char
+		to_date to_timestamp to_number justify_days justify_hours justify_interval isfinite timezone
+		overlaps date_add date_subtract date time timestamp timestamptz interval`,
+		// json
+		`to_json to_jsonb array_to_json row_to_json json_build_array json_build_object jsonb_build_array
+		jsonb_build_object json_object jsonb_object json_array_length jsonb_array_length json_each
+		jsonb_each json_each_text jsonb_each_text json_extract_path json_extract_path_text
+		jsonb_extract_path jsonb_extract_path_text json_object_keys jsonb_object_keys json_populate_record
+		jsonb_populate_record json_populate_recordset jsonb_populate_recordset json_to_record
+		jsonb_to_record json_to_recordset jsonb_to_recordset json_array_elements jsonb_array_elements
+		json_array_elements_text jsonb_array_elements_text json_typeof jsonb_typeof json_strip_nulls
+		jsonb_strip_nulls jsonb_set jsonb_set_lax jsonb_insert jsonb_pretty jsonb_path_query
+		jsonb_path_exists jsonb_path_match jsonb_path_query_array jsonb_path_query_first
+		jsonb_path_query_tz jsonb_path_exists_tz jsonb_path_match_tz jsonb_path_query_array_tz
+		jsonb_path_query_first_tz json_scalar json_serialize jsonb_contains jsonb_exists
+		jsonb_exists_any jsonb_exists_all jsonb_concat jsonb_delete jsonb_delete_path`,
+		// arrays and sets
+		`array_length array_dims array_lower array_upper array_ndims cardinality array_append
+		array_prepend array_cat array_position array_positions array_remove array_replace array_fill
+		array_sample array_shuffle array_reverse array_sort trim_array unnest generate_series
+		generate_subscripts`,
+		// conditionals and types
+		`num_nulls num_nonnulls pg_typeof format_type bool to_regclass to_regtype to_regproc
+		to_regprocedure to_regnamespace to_regrole to_regoper to_regoperator to_regcollation
+		pg_input_is_valid pg_input_error_info`,
+		// session and catalog facts
+		`current_schema current_schemas current_database current_user session_user user system_user
+		current_setting version pg_backend_pid pg_postmaster_start_time pg_conf_load_time
+		pg_is_in_recovery pg_encoding_to_char pg_char_to_encoding pg_client_encoding pg_jit_available
+		inet_client_addr inet_client_port inet_server_addr inet_server_port pg_my_temp_schema
+		pg_is_other_temp_schema pg_get_keywords pg_get_viewdef pg_get_constraintdef pg_get_indexdef
+		pg_get_expr pg_get_userbyid pg_get_functiondef pg_get_function_arguments
+		pg_get_function_identity_arguments pg_get_function_result pg_get_triggerdef pg_get_ruledef
+		pg_get_serial_sequence pg_get_statisticsobjdef pg_get_partkeydef pg_get_partition_constraintdef
+		pg_table_is_visible pg_type_is_visible pg_function_is_visible pg_collation_for
+		obj_description col_description shobj_description has_table_privilege has_column_privilege
+		has_any_column_privilege has_schema_privilege has_database_privilege has_function_privilege
+		has_sequence_privilege has_type_privilege has_language_privilege pg_has_role row_security_active
+		pg_size_pretty pg_size_bytes pg_relation_size pg_total_relation_size pg_table_size
+		pg_indexes_size pg_database_size pg_column_size pg_relation_filenode pg_relation_filepath
+		pg_tablespace_location txid_current_snapshot pg_current_snapshot pg_snapshot_xmin
+		pg_snapshot_xmax pg_snapshot_xip pg_visible_in_snapshot pg_trigger_depth`,
+		// network, uuid, text search, geometry, ranges, xml
+		`host hostmask masklen netmask network broadcast abbrev family inet_same_family inet_merge
+		set_masklen gen_random_uuid uuidv4 uuidv7 uuid_extract_version uuid_extract_timestamp
+		to_tsvector to_tsquery plainto_tsquery phraseto_tsquery websearch_to_tsquery ts_rank ts_rank_cd
+		ts_headline setweight strip numnode querytree tsvector_to_array array_to_tsvector ts_delete
+		ts_filter ts_lexize get_current_ts_config
+		lower_inc upper_inc lower_inf upper_inf isempty range_merge int4range int8range numrange
+		tsrange tstzrange daterange multirange
+		area center diameter height width radius npoints isclosed isopen box circle point line lseg
+		path polygon xpath xpath_exists xml_is_well_formed xml_is_well_formed_document
+		xml_is_well_formed_content xmlexists xmlcomment xmltext`,
+	} {
+		for _, f := range strings.Fields(group) {
+			m[f] = true
+		}
+	}
+	return m
+}()

@@ -1,0 +1,331 @@
+package pgsql
+
+import (
+	pg_query "github.com/pganalyze/pg_query_go/v6"
+)
+
+// query analyzes a query node (SELECT, VALUES, set operations, or a
+// data-modifying statement) and returns the lineage of its outputs.
+func (a *analyzer) query(n *pg_query.Node, sc *scope, filter bool) []Lineage {
+	_, outs := a.queryOut(n, sc, filter)
+	return outs
+}
+
+// queryOut is query with the output column names.
+func (a *analyzer) queryOut(n *pg_query.Node, sc *scope, filter bool) ([]string, []Lineage) {
+	if n == nil {
+		return nil, nil
+	}
+	if !a.enter() {
+		return nil, nil
+	}
+	defer a.leave()
+	switch x := n.Node.(type) {
+	case *pg_query.Node_SelectStmt:
+		return a.selectStmt(x.SelectStmt, sc, filter)
+	case *pg_query.Node_InsertStmt:
+		return a.insertStmt(x.InsertStmt, sc, filter)
+	case *pg_query.Node_UpdateStmt:
+		return a.updateStmt(x.UpdateStmt, sc, filter)
+	case *pg_query.Node_DeleteStmt:
+		return a.deleteStmt(x.DeleteStmt, sc, filter)
+	case *pg_query.Node_MergeStmt:
+		return a.mergeStmt(x.MergeStmt, sc, filter)
+	}
+	var acc linAcc
+	a.generic(n.ProtoReflect(), sc, filter, &acc)
+	return nil, []Lineage{acc.lineage()}
+}
+
+// withClause analyzes the CTEs of a WITH into sc. A recursive WITH is
+// analyzed twice: the second pass sees, in every column of the
+// self-reference, whatever the first pass found in any column.
+func (a *analyzer) withClause(w *pg_query.WithClause, sc *scope) {
+	if w == nil {
+		return
+	}
+	sc.ctes = map[string]*cte{}
+	passes := 1
+	if w.Recursive {
+		for _, n := range w.Ctes {
+			if c := n.GetCommonTableExpr(); c != nil {
+				sc.ctes[c.Ctename] = &cte{rel: openRelation(Lineage{})}
+			}
+		}
+		passes = 2
+	}
+	for p := 0; p < passes; p++ {
+		for _, n := range w.Ctes {
+			c := n.GetCommonTableExpr()
+			if c == nil {
+				continue
+			}
+			names, outs := a.queryOut(c.Ctequery, sc, false)
+			rel := relationOf(names, outs).rename(stringList(c.Aliascolnames))
+			if p == 0 && passes == 2 {
+				rel = openRelation(rel.all())
+			}
+			sc.ctes[c.Ctename] = &cte{rel: rel}
+		}
+	}
+}
+
+func (a *analyzer) selectStmt(s *pg_query.SelectStmt, outer *scope, filter bool) ([]string, []Lineage) {
+	if s == nil {
+		return nil, nil
+	}
+	sc := outer.child()
+	a.withClause(s.WithClause, sc)
+	var discard linAcc
+	if s.Op != pg_query.SetOperation_SETOP_NONE && s.Op != pg_query.SetOperation_SET_OPERATION_UNDEFINED {
+		ln, lo := a.selectStmt(s.Larg, sc, filter)
+		_, ro := a.selectStmt(s.Rarg, sc, filter)
+		outs := mergeSetOp(lo, ro)
+		a.orderBy(s.SortClause, sc, ln, outs)
+		a.expr(s.LimitCount, sc, true, &discard)
+		a.expr(s.LimitOffset, sc, true, &discard)
+		return ln, outs
+	}
+	if len(s.ValuesLists) > 0 {
+		var cols []linAcc
+		for _, row := range s.ValuesLists {
+			for i, e := range row.GetList().GetItems() {
+				for len(cols) <= i {
+					cols = append(cols, linAcc{})
+				}
+				a.expr(e, sc, filter, &cols[i])
+			}
+		}
+		names := make([]string, len(cols))
+		outs := make([]Lineage, len(cols))
+		for i := range cols {
+			names[i] = "column" + itoa(i+1)
+			outs[i] = cols[i].lineage()
+		}
+		a.orderBy(s.SortClause, sc, names, outs)
+		return names, outs
+	}
+	for _, f := range s.FromClause {
+		a.fromItem(f, sc)
+	}
+	a.expr(s.WhereClause, sc, true, &discard)
+	names, outs := a.targetList(s.TargetList, sc, filter)
+	for _, g := range s.GroupClause {
+		a.sortKey(g, sc, names, outs)
+	}
+	a.expr(s.HavingClause, sc, true, &discard)
+	for _, w := range s.WindowClause {
+		a.expr(w, sc, true, &discard)
+	}
+	for _, d := range s.DistinctClause {
+		a.sortKey(d, sc, names, outs)
+	}
+	a.orderBy(s.SortClause, sc, names, outs)
+	a.expr(s.LimitCount, sc, true, &discard)
+	a.expr(s.LimitOffset, sc, true, &discard)
+	a.locking(s.LockingClause, sc)
+	if s.IntoClause != nil && s.IntoClause.Rel != nil {
+		a.access("ddl", a.relName(s.IntoClause.Rel))
+		a.stored(outs)
+	}
+	return names, outs
+}
+
+// mergeSetOp unions the two sides of UNION/INTERSECT/EXCEPT per position.
+func mergeSetOp(l, r []Lineage) []Lineage {
+	star := len(l) != len(r)
+	for _, x := range append(append([]Lineage{}, l...), r...) {
+		if x.Star {
+			star = true
+		}
+	}
+	if star {
+		u := union(append(append([]Lineage{}, l...), r...))
+		u.Star = true
+		return []Lineage{u}
+	}
+	outs := make([]Lineage, len(l))
+	for i := range l {
+		u := union([]Lineage{l[i], r[i]})
+		u.Direct = l[i].Direct && r[i].Direct
+		outs[i] = u
+	}
+	return outs
+}
+
+// orderBy walks ORDER BY items as filters.
+func (a *analyzer) orderBy(items []*pg_query.Node, sc *scope, names []string, outs []Lineage) {
+	for _, it := range items {
+		if sb := it.GetSortBy(); sb != nil {
+			a.sortKey(sb.Node, sc, names, outs)
+			continue
+		}
+		a.sortKey(it, sc, names, outs)
+	}
+}
+
+// sortKey walks a GROUP BY, ORDER BY or DISTINCT ON key as a filter. A
+// position number or an output column name refers to that output.
+func (a *analyzer) sortKey(n *pg_query.Node, sc *scope, names []string, outs []Lineage) {
+	if n == nil {
+		return
+	}
+	if c := n.GetAConst(); c != nil {
+		a.literal = true
+		if iv, ok := c.Val.(*pg_query.A_Const_Ival); ok {
+			if i := int(iv.Ival.GetIval()); i >= 1 && i <= len(outs) {
+				a.filter(outs[i-1].Sources)
+			}
+		}
+		return
+	}
+	if cr := n.GetColumnRef(); cr != nil {
+		if parts := refParts(cr); len(parts) == 1 {
+			for i, name := range names {
+				if name == parts[0] && i < len(outs) {
+					a.filter(outs[i].Sources)
+				}
+			}
+		}
+	}
+	var discard linAcc
+	a.expr(n, sc, true, &discard)
+}
+
+// locking records FOR UPDATE/SHARE row locks as update access.
+func (a *analyzer) locking(clauses []*pg_query.Node, sc *scope) {
+	for _, n := range clauses {
+		lc := n.GetLockingClause()
+		if lc == nil {
+			continue
+		}
+		if len(lc.LockedRels) == 0 {
+			for _, it := range sc.items {
+				a.lockItem(it)
+			}
+			continue
+		}
+		for _, r := range lc.LockedRels {
+			rv := r.GetRangeVar()
+			if rv == nil {
+				continue
+			}
+			if it := sc.findItem([]string{rv.Relname}); it != nil {
+				a.lockItem(it)
+			} else {
+				a.access("update", a.relName(rv))
+			}
+		}
+	}
+}
+
+func (a *analyzer) lockItem(it *item) {
+	if it.table != "" {
+		a.access("update", it.table)
+	}
+}
+
+// targetList returns the names and lineage of a target or RETURNING list.
+func (a *analyzer) targetList(list []*pg_query.Node, sc *scope, filter bool) ([]string, []Lineage) {
+	names := make([]string, 0, len(list))
+	outs := make([]Lineage, 0, len(list))
+	for _, n := range list {
+		rt := n.GetResTarget()
+		if rt == nil {
+			continue
+		}
+		if cr := rt.Val.GetColumnRef(); cr != nil {
+			parts := refParts(cr)
+			if len(parts) > 0 && parts[len(parts)-1] == "*" {
+				ns, ls := a.expandStar(parts, sc)
+				for _, l := range ls {
+					if filter {
+						a.filter(l.Sources)
+					}
+				}
+				names = append(names, ns...)
+				outs = append(outs, ls...)
+				continue
+			}
+		}
+		l := a.exprLineage(rt.Val, sc, filter)
+		names = append(names, outputName(rt))
+		outs = append(outs, l)
+	}
+	return names, outs
+}
+
+// expandStar expands * or q.* into columns when they are known (a single
+// derived item with named columns), or into one Star entry.
+func (a *analyzer) expandStar(parts []string, sc *scope) ([]string, []Lineage) {
+	var it *item
+	if len(parts) == 1 {
+		if len(sc.items) != 1 {
+			return []string{""}, []Lineage{sc.starAll()}
+		}
+		it = sc.items[0]
+	} else if it = sc.findItem(parts[:len(parts)-1]); it == nil {
+		return []string{""}, []Lineage{{Star: true, Unknown: true}}
+	}
+	if it.table != "" || it.rel.open {
+		return []string{""}, []Lineage{it.star()}
+	}
+	it.used = true
+	return append([]string(nil), it.rel.cols...), append([]Lineage(nil), it.rel.lins...)
+}
+
+// outputName is the column name PostgreSQL gives a target.
+func outputName(rt *pg_query.ResTarget) string {
+	if rt.Name != "" {
+		return rt.Name
+	}
+	return figureName(rt.Val)
+}
+
+func figureName(n *pg_query.Node) string {
+	switch x := n.GetNode().(type) {
+	case *pg_query.Node_ColumnRef:
+		parts := refParts(x.ColumnRef)
+		if len(parts) > 0 {
+			return parts[len(parts)-1]
+		}
+	case *pg_query.Node_FuncCall:
+		fn := x.FuncCall.Funcname
+		if len(fn) > 0 {
+			return fn[len(fn)-1].GetString_().GetSval()
+		}
+	case *pg_query.Node_TypeCast:
+		if name := figureName(x.TypeCast.Arg); name != "?column?" {
+			return name
+		}
+		if tn := x.TypeCast.TypeName; tn != nil && len(tn.Names) > 0 {
+			return tn.Names[len(tn.Names)-1].GetString_().GetSval()
+		}
+	case *pg_query.Node_AIndirection:
+		ind := x.AIndirection.Indirection
+		if len(ind) > 0 {
+			if s := ind[len(ind)-1].GetString_(); s != nil {
+				return s.Sval
+			}
+		}
+		return figureName(x.AIndirection.Arg)
+	case *pg_query.Node_CaseExpr:
+		return "case"
+	}
+	return "?column?"
+}
+
+func stringList(ns []*pg_query.Node) []string {
+	out := make([]string, 0, len(ns))
+	for _, n := range ns {
+		out = append(out, n.GetString_().GetSval())
+	}
+	return out
+}
+
+func itoa(i int) string {
+	if i < 10 {
+		return string(rune('0' + i))
+	}
+	return itoa(i/10) + string(rune('0'+i%10))
+}

@@ -1,0 +1,134 @@
+package pgsql
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// View is the lineage of a view's columns. The proxy builds it from the
+// catalog (pg_get_viewdef and the view's column names) with
+// ViewFromDefinition, so masking rules that name base table columns reach
+// through views.
+type View struct {
+	Columns []string
+	Outputs []Lineage
+}
+
+// ViewFromDefinition analyzes a view's defining query. opts must resolve
+// names as the session that rendered the definition did.
+func ViewFromDefinition(columns []string, definition string, opts Options) (*View, error) {
+	res, err := Analyze(definition, opts)
+	if err != nil {
+		return nil, fmt.Errorf("analyzing view definition: %w", err)
+	}
+	if len(res) != 1 || res[0].Statement.Tag != "SELECT" {
+		return nil, errors.New("analyzing view definition: not a single SELECT")
+	}
+	outs := res[0].Outputs
+	v := &View{Columns: columns, Outputs: outs}
+	if len(outs) != len(columns) {
+		// A star the catalog did not expand: every column may carry anything.
+		all := union(outs)
+		all.Unknown = true
+		v.Outputs = make([]Lineage, len(columns))
+		for i := range v.Outputs {
+			v.Outputs[i] = all
+		}
+	}
+	return v, nil
+}
+
+// maxViewDepth bounds views over views; deeper lineage becomes Unknown.
+const maxViewDepth = 16
+
+// ExpandViews returns a copy of a whose output lineage and filter columns
+// name, instead of view columns, the columns the views read (through views
+// of views). resolve returns nil for relations that are not views.
+func (a *Analyzed) ExpandViews(resolve func(table string) *View) *Analyzed {
+	r := *a
+	r.Outputs = make([]Lineage, len(a.Outputs))
+	for i, o := range a.Outputs {
+		r.Outputs[i] = expandLineage(o, resolve, 0)
+	}
+	if len(a.Statement.FilterColumns) > 0 {
+		var acc linAcc
+		for _, f := range a.Statement.FilterColumns {
+			acc.addLineage(expandLineage(Lineage{Sources: []string{f}}, resolve, 0))
+		}
+		r.Statement.FilterColumns = acc.lineage().Sources
+	}
+	return &r
+}
+
+func expandLineage(l Lineage, resolve func(string) *View, depth int) Lineage {
+	var acc linAcc
+	acc.unknown = l.Unknown
+	changed, direct := false, l.Direct
+	for _, s := range l.Sources {
+		table, col := splitColumn(s)
+		v := resolve(table)
+		if v == nil {
+			acc.add(s)
+			continue
+		}
+		changed = true
+		if depth >= maxViewDepth {
+			acc.add(s)
+			acc.unknown = true
+			continue
+		}
+		var sub Lineage
+		if col == "*" {
+			sub = union(v.Outputs)
+		} else if i := indexOf(v.Columns, col); i >= 0 && i < len(v.Outputs) {
+			sub = v.Outputs[i]
+		} else {
+			sub = union(v.Outputs)
+			sub.Unknown = true
+		}
+		sub = expandLineage(sub, resolve, depth+1)
+		direct = direct && sub.Direct
+		acc.addLineage(sub)
+	}
+	if !changed {
+		return l
+	}
+	out := acc.lineage()
+	out.Star = l.Star
+	out.Direct = direct && len(out.Sources) == 1 && !out.Unknown
+	return out
+}
+
+// splitColumn splits schema.table.column at its last unquoted dot.
+func splitColumn(s string) (table, col string) {
+	inQuote := false
+	last := -1
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '"':
+			inQuote = !inQuote
+		case '.':
+			if !inQuote {
+				last = i
+			}
+		}
+	}
+	if last < 0 {
+		return s, ""
+	}
+	col = s[last+1:]
+	if strings.HasPrefix(col, `"`) && strings.HasSuffix(col, `"`) && len(col) >= 2 && col != `"*"` {
+		col = strings.ReplaceAll(col[1:len(col)-1], `""`, `"`)
+	}
+	return s[:last], col
+}
+
+func indexOf(xs []string, x string) int {
+	for i, v := range xs {
+		if v == x {
+			return i
+		}
+	}
+	return -1
+}

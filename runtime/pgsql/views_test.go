@@ -1,0 +1,93 @@
+package pgsql
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+func TestExpandViews(t *testing.T) {
+	opts := Options{SearchPath: []string{"app"}}
+	contacts, err := ViewFromDefinition([]string{"id", "mail"}, "SELECT u.id, lower(u.email) AS mail FROM users u", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A view over a view.
+	mails, err := ViewFromDefinition([]string{"m"}, "SELECT mail FROM contacts", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	views := map[string]*View{"app.contacts": contacts, "app.mails": mails}
+	resolve := func(table string) *View { return views[table] }
+	tests := []struct {
+		sql     string
+		outs    []Lineage
+		filters []string
+	}{
+		{"SELECT id, mail FROM contacts WHERE mail LIKE 'a%'",
+			[]Lineage{dir("app.users.id"), src("app.users.email")}, []string{"app.users.email"}},
+		{"SELECT * FROM contacts", []Lineage{star("app.users.email", "app.users.id")}, nil},
+		{"SELECT m FROM mails ORDER BY m", []Lineage{src("app.users.email")}, []string{"app.users.email"}},
+		{"SELECT x FROM contacts", []Lineage{unknown("app.users.email", "app.users.id")}, nil},
+		{"SELECT email FROM users", []Lineage{dir("app.users.email")}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.sql, func(t *testing.T) {
+			res, err := Analyze(tc.sql, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := res[0].ExpandViews(resolve)
+			if diff := cmp.Diff(tc.outs, got.Outputs, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("outputs (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.filters, got.Statement.FilterColumns, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("filters (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestViewFromCatalog builds a View from the definition PostgreSQL itself
+// renders, as the proxy does.
+func TestViewFromCatalog(t *testing.T) {
+	conn := connectPG(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	schema := fmt.Sprintf("mandate_pgsql_v%d", time.Now().UnixNano())
+	if _, err := conn.Exec(ctx, fmt.Sprintf(`CREATE SCHEMA %[1]s;
+		CREATE TABLE %[1]s.users (id int, email text);
+		CREATE VIEW %[1]s.contacts AS SELECT id AS uid, upper(email) || '!' AS shout, * FROM %[1]s.users;`, schema)); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+	var def string
+	if err := conn.QueryRow(ctx, "SELECT pg_get_viewdef($1::regclass)", schema+".contacts").Scan(&def); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := conn.Query(ctx, `SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`, schema+".contacts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cols []string
+	for rows.Next() {
+		var c string
+		rows.Scan(&c)
+		cols = append(cols, c)
+	}
+	rows.Close()
+	v, err := ViewFromDefinition(cols, def, Options{SearchPath: []string{"public"}})
+	if err != nil {
+		t.Fatalf("%v (definition %q)", err, def)
+	}
+	u := schema + ".users."
+	want := &View{Columns: []string{"uid", "shout", "id", "email"},
+		Outputs: []Lineage{dir(u + "id"), src(u + "email"), dir(u + "id"), dir(u + "email")}}
+	if diff := cmp.Diff(want, v, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("view (-want +got):\n%s\ndefinition: %s", diff, def)
+	}
+}

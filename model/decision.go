@@ -105,4 +105,10 @@ type Decision struct {
 	Requestable string `json:"requestable,omitempty"`
 	// Overdue lists roles whose review is overdue and whose on_overdue is warn.
 	Overdue []string `json:"overdue,omitempty"`
+	// ID identifies this decision (set by the gateway's engine, not by Rego);
+	// records and logs cite it.
+	ID string `json:"id,omitempty"`
+	// Revision is the bundle revision (policy commit) that decided (set by
+	// the engine, not by Rego).
+	Revision string `json:"revision,omitempty"`
 }

@@ -1,0 +1,29 @@
+connection "db" {
+  type     = "postgres"
+  address  = "127.0.0.1:5432"
+  database = "app"
+  credential {
+    username = "app"
+    password = env("DB_PASSWORD")
+  }
+}
+role "reader" {
+  postgres "db" {
+    statements = ["select"]
+    tables     = ["public.orders"]
+  }
+}
+agent "one" {
+  identity {
+    issuer  = "https://token.actions.githubusercontent.com"
+    subject = "repo:acme/x:ref:refs/heads/main"
+  }
+  roles = [role.reader]
+}
+agent "two" {
+  identity { # ERROR: Ambiguous agent identity
+    issuer  = "https://token.actions.githubusercontent.com"
+    subject = "repo:acme/x:ref:refs/heads/main"
+  }
+  roles = [role.reader]
+}

@@ -1,0 +1,32 @@
+connection "db" {
+  type     = "postgres"
+  address  = "127.0.0.1:5432"
+  database = "app"
+  credential {
+    username = "app"
+    password = env("DB_PASSWORD")
+  }
+}
+role "reader" {
+  postgres "db" {
+    statements = ["select"]
+    tables     = ["public.orders"]
+  }
+  approval {
+    requestable {
+      postgres "db" {
+        statements = ["update"]
+        tables     = ["public.orders"]
+      }
+    }
+    approvers = ["oncall"] # ERROR: Reference to undeclared group
+    max_ttl   = "1h"
+  }
+}
+agent "bot" {
+  identity {
+    issuer  = "https://token.actions.githubusercontent.com"
+    subject = "repo:acme/bot:ref:refs/heads/main"
+  }
+  roles = [role.reader]
+}

@@ -1,0 +1,7 @@
+locals {
+  a = local.b
+  b = local.a # ERROR: Cyclic local value
+}
+locals {
+  c = local.a
+}

@@ -1,0 +1,7 @@
+agent "bot" { # ERROR: Duplicate agent
+  identity {
+    issuer  = "https://token.actions.githubusercontent.com"
+    subject = "x"
+  }
+  roles = [role.reader]
+}

@@ -1,0 +1,2 @@
+role "reader" { # ERROR: Duplicate role
+}

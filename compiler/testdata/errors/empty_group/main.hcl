@@ -1,0 +1,2 @@
+group "security" { # ERROR: Empty group
+}

@@ -1,0 +1,5 @@
+masking "pii" {
+  column "customers.email" { # ERROR: Invalid column name
+    method = "redact"
+  }
+}

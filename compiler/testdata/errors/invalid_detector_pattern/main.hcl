@@ -1,0 +1,6 @@
+masking "pii" {
+  detector "ticket" {
+    pattern = "TICKET-(\\d+" # ERROR: Invalid detector pattern
+    method  = "redact"
+  }
+}

@@ -1,0 +1,3 @@
+group "sec urity" { # ERROR: Invalid name
+  members = ["a@example.com"]
+}

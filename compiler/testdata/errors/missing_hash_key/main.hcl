@@ -1,0 +1,5 @@
+masking "pii" {
+  column "public.customers.email" {
+    method = "hash" # ERROR: Missing hash key
+  }
+}

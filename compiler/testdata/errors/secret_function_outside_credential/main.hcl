@@ -1,0 +1,3 @@
+locals {
+  a = env("HOME") # ERROR: Error in function call
+}

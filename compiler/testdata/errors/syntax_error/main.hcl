@@ -1,0 +1,3 @@
+group "security" {
+  members = ["a@example.com"
+} # ERROR: Missing item separator

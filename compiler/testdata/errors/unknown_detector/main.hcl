@@ -1,0 +1,5 @@
+masking "pii" {
+  detector "passport" { # ERROR: Unknown detector
+    method = "redact"
+  }
+}

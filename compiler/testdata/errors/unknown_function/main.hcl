@@ -1,0 +1,3 @@
+locals {
+  a = explode("x") # ERROR: Call to unknown function
+}

@@ -1,0 +1,5 @@
+masking "pii" {
+  column "public.customers.email" {
+    method = "scramble" # ERROR: Unknown masking method
+  }
+}

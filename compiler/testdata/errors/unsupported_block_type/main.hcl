@@ -1,0 +1,2 @@
+database "x" { # ERROR: Unsupported block type
+}

@@ -1,0 +1,21 @@
+connection "db" {
+  type     = "postgres"
+  address  = "127.0.0.1:5432"
+  database = "app"
+  credential {
+    username = "app"
+    password = env("DB_PASSWORD")
+  }
+}
+role "reader" {
+  ssh "db" { # ERROR: Grant to a connection of the wrong type
+    commands = ["uptime"]
+  }
+}
+agent "bot" {
+  identity {
+    issuer  = "https://token.actions.githubusercontent.com"
+    subject = "repo:acme/bot:ref:refs/heads/main"
+  }
+  roles = [role.reader]
+}

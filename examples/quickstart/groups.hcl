@@ -1,0 +1,9 @@
+# Groups of humans: reviewers and approvers.
+
+group "security" {
+  members = ["alice@example.com"]
+}
+
+group "oncall" {
+  claim = { groups = "oncall" }
+}

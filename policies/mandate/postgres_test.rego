@@ -1,0 +1,196 @@
+# Unit tests of mandate.postgres against policies/testdata/policy.json (loaded
+# at data.mandate by the Go test runner).
+package mandate.postgres_test
+
+import data.mandate.postgres
+
+now := 1800000000
+
+acc(class, table) := {"class": class, "table": table}
+
+pg(agent, stmt) := {"kind": "postgres", "agent": agent, "connection": "orders_db", "now_unix": now, "statement": stmt}
+
+decide(agent, stmt) := d if {
+	d := postgres.decision with input as pg(agent, stmt)
+}
+
+test_select_on_granted_table_is_allowed if {
+	d := decide("fulfilment-planner", {"accesses": [acc("select", "public.orders")]})
+	d.result == "allow"
+	d.role == "order_reader"
+	d.grant == "orders_db"
+	d.masking == ["pii"]
+	d.read_only == true
+	d.source == {"file": "roles.hcl", "line": 4, "column": 3}
+	contains(d.reason, "order_reader")
+	contains(d.reason, "select public.orders")
+}
+
+test_join_of_granted_tables_is_allowed if {
+	d := decide("fulfilment-planner", {"accesses": [acc("select", "public.orders"), acc("select", "public.customers")]})
+	d.result == "allow"
+}
+
+test_access_without_table_needs_the_class_only if {
+	d := decide("fulfilment-planner", {"accesses": [{"class": "select"}]})
+	d.result == "allow"
+}
+
+test_ungranted_table_is_denied if {
+	d := decide("fulfilment-planner", {"accesses": [acc("select", "public.invoices")]})
+	d.result == "deny"
+	contains(d.reason, "select on public.invoices")
+	contains(d.reason, "order_reader")
+	d.source.file == "agents.hcl"
+}
+
+test_requestable_update_needs_approval if {
+	d := decide("fulfilment-planner", {"accesses": [acc("update", "public.orders")]})
+	d.result == "needs_approval"
+	d.requestable == "order_reader"
+	startswith(d.hint, "request approval: mandate approvals request")
+	d.source == {"file": "roles.hcl", "line": 10, "column": 3}
+}
+
+test_active_approval_allows_requestable_update if {
+	d := postgres.decision with input as object.union(
+		pg("fulfilment-planner", {"accesses": [acc("update", "public.orders")]}),
+		{"approvals": [{"id": "apr-1", "role": "order_reader"}]},
+	)
+	d.result == "allow"
+	d.role == "order_reader"
+	d.read_only == false
+	contains(d.reason, "apr-1")
+	d.source == {"file": "roles.hcl", "line": 12, "column": 7}
+}
+
+test_approval_reported_when_standing_grants_do_not_suffice if {
+	d := postgres.decision with input as object.union(
+		pg("fulfilment-planner", {"accesses": [acc("select", "public.orders"), acc("update", "public.orders")]}),
+		{"approvals": [{"id": "apr-1", "role": "order_reader"}]},
+	)
+	d.result == "allow"
+	contains(d.reason, "approval apr-1")
+	d.source == {"file": "roles.hcl", "line": 12, "column": 7}
+}
+
+test_approval_of_another_role_does_not_allow if {
+	d := postgres.decision with input as object.union(
+		pg("fulfilment-planner", {"accesses": [acc("update", "public.orders")]}),
+		{"approvals": [{"id": "apr-2", "role": "order_writer"}]},
+	)
+	d.result == "needs_approval"
+}
+
+test_update_of_another_table_is_not_requestable if {
+	d := decide("fulfilment-planner", {"accesses": [acc("update", "public.customers")]})
+	d.result == "deny"
+}
+
+test_union_of_roles_covers_a_statement if {
+	d := decide("fulfilment-writer", {"accesses": [acc("update", "public.orders"), acc("select", "public.customers")]})
+	d.result == "allow"
+	d.read_only == false
+}
+
+test_single_covering_role_is_reported if {
+	d := decide("fulfilment-writer", {"accesses": [acc("insert", "public.orders")]})
+	d.role == "order_writer"
+	d.masking == ["pii"]
+}
+
+test_functions_must_be_granted if {
+	deny := decide("fulfilment-planner", {"accesses": [acc("select", "public.orders")], "functions": ["audit.log_change"]})
+	deny.result == "deny"
+	contains(deny.reason, "audit.log_change")
+	allow := decide("fulfilment-writer", {"accesses": [acc("insert", "public.orders")], "functions": ["audit.log_change", "pg_catalog.lower"]})
+	allow.result == "allow"
+}
+
+test_filter_on_masked_column_is_denied if {
+	d := decide("fulfilment-planner", {"accesses": [acc("select", "public.customers")], "filter_columns": ["public.customers.email"]})
+	d.result == "deny"
+	contains(d.reason, "public.customers.email")
+	contains(d.reason, "allow_filter")
+	d.source == {"file": "masking.hcl", "line": 2, "column": 3}
+}
+
+test_filter_on_allow_filter_column_is_allowed if {
+	d := decide("fulfilment-planner", {"accesses": [acc("select", "public.customers")], "filter_columns": ["public.customers.region", "public.customers.id"]})
+	d.result == "allow"
+}
+
+test_forbidden_statement_is_denied if {
+	d := decide("fulfilment-writer", {"tag": "SET", "forbidden": "SET ROLE changes the session's privileges", "always": true})
+	d.result == "deny"
+	contains(d.reason, "SET ROLE")
+}
+
+test_always_statement_needs_a_grant_on_the_connection if {
+	allow := decide("fulfilment-planner", {"tag": "BEGIN", "always": true})
+	allow.result == "allow"
+	deny := decide("idle-bot", {"tag": "BEGIN", "always": true})
+	deny.result == "deny"
+}
+
+test_unknown_agent_and_connection_are_denied if {
+	a := decide("ghost", {"accesses": [acc("select", "public.orders")]})
+	a.result == "deny"
+	contains(a.reason, "ghost")
+	c := postgres.decision with input as object.union(pg("fulfilment-planner", {}), {"connection": "nope"})
+	c.result == "deny"
+	contains(c.reason, "nope")
+}
+
+test_ssh_connection_is_rejected if {
+	d := postgres.decision with input as object.union(pg("deploy-bot", {"accesses": []}), {"connection": "build_host"})
+	d.result == "deny"
+	contains(d.reason, "not postgres")
+}
+
+test_overdue_review_deny if {
+	d := decide("stale-bot", {"accesses": [acc("select", "sales.leads")]})
+	d.result == "deny"
+	contains(d.reason, "stale_reader")
+	contains(d.reason, "overdue")
+	d.source == {"file": "stale.hcl", "line": 6, "column": 3}
+}
+
+test_overdue_review_require_approval if {
+	d := decide("stale-bot", {"accesses": [acc("select", "stock.items")]})
+	d.result == "needs_approval"
+	contains(d.reason, "approval is required")
+	d.requestable == "stale_approver"
+}
+
+test_overdue_review_require_approval_with_approval if {
+	d := postgres.decision with input as object.union(
+		pg("stale-bot", {"accesses": [acc("select", "stock.items")]}),
+		{"approvals": [{"id": "apr-3", "role": "stale_approver"}]},
+	)
+	d.result == "allow"
+}
+
+test_review_grace_period if {
+	d := postgres.decision with input as object.union(
+		pg("stale-bot", {"accesses": [acc("select", "stock.items")]}),
+		{"now_unix": 1700000000 + 3600},
+	)
+	d.result == "allow"
+}
+
+test_overdue_review_warn_allows_and_reports if {
+	d := decide("stale-bot", {"accesses": [acc("select", "hr.staff")]})
+	d.result == "allow"
+	d.overdue == ["stale_warn"]
+}
+
+test_table_patterns_do_not_cross_dots if {
+	d := decide("stale-bot", {"accesses": [acc("select", "sales.q1.leads")]})
+	d.result == "deny"
+}
+
+test_missing_statement_is_denied if {
+	d := postgres.decision with input as {"kind": "postgres", "agent": "fulfilment-planner", "connection": "orders_db", "now_unix": now}
+	d.result == "deny"
+}

@@ -1,0 +1,8 @@
+//go:build !linux
+
+package decision
+
+import "time"
+
+// threadCPU is unavailable here; CPU percentiles then read zero.
+func threadCPU() time.Duration { return 0 }

@@ -7,8 +7,9 @@ LDFLAGS   := -X github.com/mandatehq/mandate/internal/version.Version=$(VERSION)
              -X github.com/mandatehq/mandate/internal/version.Commit=$(COMMIT)
 FUZZTIME  ?= 10s
 OPA_VERSION := $(shell $(GO) list -m -f '{{.Version}}' github.com/open-policy-agent/opa 2>/dev/null)
+ACTIONLINT_VERSION ?= v1.7.12
 
-.PHONY: help build test test-short lint bench fuzz demo opa clean
+.PHONY: help build test test-short lint bench fuzz demo opa actionlint clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -16,7 +17,7 @@ help: ## list targets
 build: ## build bin/mandate
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/mandate
 
-test: opa ## run every test with the race detector (needs PostgreSQL on 127.0.0.1:5432)
+test: opa actionlint ## run every test with the race detector (needs PostgreSQL on 127.0.0.1:5432)
 	PATH="$(CURDIR)/bin:$$PATH" $(GO) test -race -count=1 -timeout 45m ./...
 
 test-short: ## quick tests without -race
@@ -40,6 +41,11 @@ opa: bin/opa ## the stock opa CLI, built from the Go module proxy
 bin/opa:
 	@mkdir -p bin
 	GOBIN="$(CURDIR)/bin" GOFLAGS=-mod=mod $(GO) install github.com/open-policy-agent/opa@$(OPA_VERSION)
+
+actionlint: bin/actionlint ## actionlint for the workflow tests, built from the Go module proxy
+bin/actionlint:
+	@mkdir -p bin
+	GOBIN="$(CURDIR)/bin" GOFLAGS=-mod=mod $(GO) install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
 
 demo: build ## validate, compile, sign, verify and explain examples/quickstart
 	./scripts/demo.sh

@@ -1,0 +1,209 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/mandatehq/mandate/runtime/chain"
+)
+
+type dialect struct {
+	name     string
+	postgres bool
+}
+
+var (
+	dialectSQLite   = dialect{name: "sqlite"}
+	dialectPostgres = dialect{name: "postgres", postgres: true}
+)
+
+// sqlStore implements Store over database/sql for both dialects; queries are
+// written with ? placeholders and rebound for PostgreSQL by q.
+type sqlStore struct {
+	db      *sql.DB
+	dialect dialect
+	// inserts caches prepared multi-row INSERTs by row count (SQLite).
+	inserts sync.Map // int -> *sql.Stmt
+}
+
+var _ Store = (*sqlStore)(nil)
+
+// q rebinds ? placeholders to $n for PostgreSQL.
+func (s *sqlStore) q(query string) string {
+	if !s.dialect.postgres {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func (s *sqlStore) Close() error {
+	s.inserts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
+	return s.db.Close()
+}
+
+// insertStmt returns the prepared INSERT of n event rows.
+func (s *sqlStore) insertStmt(ctx context.Context, n int) (*sql.Stmt, error) {
+	if v, ok := s.inserts.Load(n); ok {
+		return v.(*sql.Stmt), nil
+	}
+	st, err := s.db.PrepareContext(ctx, insertEvents(n))
+	if err != nil {
+		return nil, err
+	}
+	if v, loaded := s.inserts.LoadOrStore(n, st); loaded {
+		st.Close()
+		return v.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+func (s *sqlStore) Append(ctx context.Context, b *Batch) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("appending to record: %w", err)
+	}
+	defer tx.Rollback()
+	if s.dialect.postgres {
+		err = appendEventsPostgres(ctx, tx, b.Events)
+	} else {
+		err = s.appendEventsSQLite(ctx, tx, b.Events)
+	}
+	if err != nil {
+		return fmt.Errorf("appending events to record: %w", err)
+	}
+	for i := range b.Checkpoints {
+		if err := s.putCheckpoint(ctx, tx, &b.Checkpoints[i]); err != nil {
+			return fmt.Errorf("appending checkpoint to record: %w", err)
+		}
+	}
+	for i := range b.Sessions {
+		if err := s.putSession(ctx, tx, &b.Sessions[i]); err != nil {
+			return fmt.Errorf("appending session to record: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("committing to record: %w", err)
+	}
+	return nil
+}
+
+// sqliteChunk is how many rows one multi-row INSERT carries (8 parameters
+// each, under SQLite's default limit of 32766 parameters).
+const sqliteChunk = 128
+
+func (s *sqlStore) appendEventsSQLite(ctx context.Context, tx *sql.Tx, evs []Event) error {
+	args := make([]any, 0, 8*min(len(evs), sqliteChunk))
+	for len(evs) > 0 {
+		n := min(len(evs), sqliteChunk)
+		args = args[:0]
+		for i := range evs[:n] {
+			e := &evs[i]
+			args = append(args, e.Gateway, int64(e.Seq), e.SessionID, e.Time, e.Kind, e.Payload, e.Prev, e.Hash)
+		}
+		st, err := s.insertStmt(ctx, n)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("events %s/%d..%d: %w", evs[0].Gateway, evs[0].Seq, evs[n-1].Seq, err)
+		}
+		evs = evs[n:]
+	}
+	return nil
+}
+
+// insertEvents is an INSERT of n rows with ? placeholders.
+func insertEvents(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO events (gateway, seq, session_id, time_ns, kind, payload, prev_hash, hash) VALUES `)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?,?,?,?,?,?,?,?)")
+	}
+	return b.String()
+}
+
+func appendEventsPostgres(ctx context.Context, tx *sql.Tx, evs []Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	n := len(evs)
+	gw, sid, kind := make([]string, n), make([]string, n), make([]string, n)
+	seq, tm := make([]int64, n), make([]int64, n)
+	payload, prev, hash := make([][]byte, n), make([][]byte, n), make([][]byte, n)
+	for i := range evs {
+		e := &evs[i]
+		gw[i], seq[i], sid[i], tm[i], kind[i] = e.Gateway, int64(e.Seq), e.SessionID, e.Time, e.Kind
+		payload[i], prev[i], hash[i] = e.Payload, e.Prev, e.Hash
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO events (gateway, seq, session_id, time_ns, kind, payload, prev_hash, hash)
+		SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::bytea[], $7::bytea[], $8::bytea[])`,
+		gw, seq, sid, tm, kind, payload, prev, hash)
+	return err
+}
+
+func (s *sqlStore) putCheckpoint(ctx context.Context, tx *sql.Tx, c *chain.Checkpoint) error {
+	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO checkpoints (gateway, seq, hash, time_ns, key_id, reason, signature) VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (gateway, seq) DO UPDATE SET hash = excluded.hash, time_ns = excluded.time_ns, key_id = excluded.key_id, reason = excluded.reason, signature = excluded.signature`),
+		c.Gateway, int64(c.Seq), c.Hash, c.TimeUnixNano, c.KeyID, c.Reason, c.Signature)
+	return err
+}
+
+func (s *sqlStore) putSession(ctx context.Context, tx *sql.Tx, x *Session) error {
+	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO sessions (id, gateway, agent, subject, issuer, role, grant_conn, connection, client_addr, bundle_revision, start_ns, end_ns, end_reason)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET end_ns = excluded.end_ns, end_reason = excluded.end_reason`),
+		x.ID, x.Gateway, x.Agent, x.Subject, x.Issuer, x.Role, x.Grant, x.Connection, x.ClientAddr, x.BundleRevision, x.Start, x.End, x.EndReason)
+	return err
+}
+
+func (s *sqlStore) PutKey(ctx context.Context, gateway, keyID string, pub []byte) error {
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO record_keys (key_id, gateway, public_key) VALUES (?, ?, ?) ON CONFLICT (key_id) DO NOTHING`), keyID, gateway, pub)
+	if err != nil {
+		return fmt.Errorf("recording public key %s: %w", keyID, err)
+	}
+	return nil
+}
+
+func (s *sqlStore) Prune(ctx context.Context, gateway string, through uint64, anchor *chain.Checkpoint) (int64, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("pruning record: %w", err)
+	}
+	defer tx.Rollback()
+	if err := s.putCheckpoint(ctx, tx, anchor); err != nil {
+		return 0, fmt.Errorf("pruning record: writing anchor: %w", err)
+	}
+	res, err := tx.ExecContext(ctx, s.q(`DELETE FROM events WHERE gateway = ? AND seq <= ?`), gateway, int64(through))
+	if err != nil {
+		return 0, fmt.Errorf("pruning events: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM checkpoints WHERE gateway = ? AND seq < ?`), gateway, int64(anchor.Seq)); err != nil {
+		return 0, fmt.Errorf("pruning checkpoints: %w", err)
+	}
+	// Sessions whose events are all gone leave the index too.
+	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM sessions WHERE gateway = ? AND end_ns <> 0 AND NOT EXISTS (SELECT 1 FROM events WHERE events.session_id = sessions.id)`), gateway); err != nil {
+		return 0, fmt.Errorf("pruning sessions: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("committing prune: %w", err)
+	}
+	return n, nil
+}

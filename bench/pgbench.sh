@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# pgbench -S (8 clients, 2 threads, simple and prepared protocols) against
+# PostgreSQL directly, through pgbouncer in session mode, and through the
+# mandate gateway (compiled policy, decision engine, the real recorder with
+# async durability, a masking rule on the column pgbench -S reads), in one
+# run; "gateway-norec" is the same gateway recording nothing. Prints TPS,
+# ratios to direct, p50 latency and the p50 latency the gateway adds, and
+# the gateway's memory per idle client connection.
+#
+# Needs PostgreSQL on 127.0.0.1:5432 (trust auth as postgres) and Go;
+# installs pgbouncer with apt-get when missing.
+# Every (mode, target) runs ROUNDS times, interleaved, and the median is
+# reported: the machine is shared, and interleaving spreads load changes
+# over all targets.
+# Usage: bench/pgbench.sh [DURATION_SECONDS]   (per run, default 10; ROUNDS=3)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${1:-10}
+ROUNDS=${ROUNDS:-3}
+CLIENTS=8
+THREADS=2
+SCALE=${SCALE:-10}
+IDLE=${IDLE:-50}
+DB=mandate_pgbench
+PGBOUNCER_PORT=16432
+GW_PORT=15432
+GW_HTTP=15480
+GW2_PORT=15434
+export PGHOST=127.0.0.1 PGPORT=5432 PGUSER=postgres PGSSLMODE=disable
+TMP=$(mktemp -d /tmp/mandate-pgbench.XXXXXX)
+chmod 755 "$TMP"
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  psql -q -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ]; then
+  echo "installing pgbouncer..." >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null
+fi
+PGBOUNCER=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)
+
+echo "preparing database $DB (scale $SCALE)..." >&2
+psql -q -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null
+psql -q -d postgres -c "CREATE DATABASE $DB" >/dev/null
+pgbench -i -q -s "$SCALE" "$DB" >/dev/null 2>&1
+
+# pgbouncer, session pooling, trust auth (as the server itself).
+cat >"$TMP/pgbouncer.ini" <<EOF
+[databases]
+$DB = host=127.0.0.1 port=5432 dbname=$DB
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $PGBOUNCER_PORT
+unix_socket_dir =
+auth_type = trust
+auth_file = $TMP/userlist.txt
+pool_mode = session
+max_client_conn = 200
+default_pool_size = 20
+logfile = $TMP/pgbouncer.log
+pidfile = $TMP/pgbouncer.pid
+EOF
+echo '"postgres" ""' >"$TMP/userlist.txt"
+chmod 644 "$TMP"/pgbouncer.ini "$TMP"/userlist.txt
+if [ "$(id -u)" = 0 ]; then
+  chown postgres "$TMP"
+  "$PGBOUNCER" -u postgres "$TMP/pgbouncer.ini" >/dev/null 2>&1 &
+else
+  "$PGBOUNCER" "$TMP/pgbouncer.ini" >/dev/null 2>&1 &
+fi
+PIDS+=($!)
+
+# The gateway.
+go build -o "$TMP/benchgw" ./runtime/pgproxy/internal/benchgw
+export BENCH_TOKEN=bench-token-$RANDOM
+"$TMP/benchgw" -policy runtime/pgproxy/testdata/bench-policy -database "$DB" \
+  -listen 127.0.0.1:$GW_PORT -http 127.0.0.1:$GW_HTTP >"$TMP/gw.log" 2>&1 &
+PIDS+=($!)
+# The same gateway recording nothing, to show what recording costs.
+"$TMP/benchgw" -policy runtime/pgproxy/testdata/bench-policy -database "$DB" -record=false \
+  -listen 127.0.0.1:$GW2_PORT -http 127.0.0.1:$((GW_HTTP + 1)) >"$TMP/gw2.log" 2>&1 &
+PIDS+=($!)
+
+for port in $PGBOUNCER_PORT $GW_PORT $GW2_PORT; do
+  for _ in $(seq 1 50); do
+    pg_isready -q -h 127.0.0.1 -p $port && break
+    sleep 0.2
+  done
+done
+
+# run LABEL PORT USER PASSWORD DBNAME MODE -> "tps p50_us"
+run() {
+  local label=$1 port=$2 user=$3 pass=$4 db=$5 mode=$6
+  local dir="$TMP/log-$label-$mode"
+  mkdir -p "$dir"
+  local out
+  out=$(cd "$dir" && PGPASSWORD=$pass pgbench -S -n -c $CLIENTS -j $THREADS -T "$DURATION" -M "$mode" \
+    -h 127.0.0.1 -p "$port" -U "$user" -l --log-prefix=tx "$db" 2>&1) || { echo "$out" >&2; exit 1; }
+  local tps p50
+  tps=$(echo "$out" | awk '/^tps = / {print $3; exit}')
+  p50=$(cat "$dir"/tx* | awk '{print $3}' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  echo "$tps $p50"
+}
+
+declare -A TPS P50
+for round in $(seq 1 "$ROUNDS"); do
+  for mode in simple prepared; do
+    for target in direct pgbouncer gateway gateway-norec; do
+      case $target in
+        direct) r=$(run direct 5432 postgres "" "$DB" $mode) ;;
+        pgbouncer) r=$(run pgbouncer $PGBOUNCER_PORT postgres "" "$DB" $mode) ;;
+        gateway) r=$(run gateway $GW_PORT bench "$BENCH_TOKEN" bench $mode) ;;
+        gateway-norec) r=$(run gateway-norec $GW2_PORT bench "$BENCH_TOKEN" bench $mode) ;;
+      esac
+      TPS[$target-$mode]="${TPS[$target-$mode]:-} ${r% *}"
+      P50[$target-$mode]="${P50[$target-$mode]:-} ${r#* }"
+      echo "  round $round: $target -M $mode: ${r% *} tps, p50 ${r#* } us" >&2
+      rm -rf "$TMP/log-$target-$mode"
+    done
+  done
+done
+
+# Idle memory: IDLE psql clients connect through the gateway and wait.
+mem() { curl -s "http://127.0.0.1:$GW_HTTP/mem"; }
+before=$(mem)
+IDLE_PIDS=()
+for _ in $(seq 1 "$IDLE"); do
+  (sleep 120 | PGPASSWORD=$BENCH_TOKEN psql -X -q -h 127.0.0.1 -p $GW_PORT -U bench bench >/dev/null 2>&1) &
+  IDLE_PIDS+=($!)
+done
+for _ in $(seq 1 100); do
+  n=$(mem | python3 -c 'import json,sys; print(json.load(sys.stdin)["sessions"])')
+  [ "$n" -ge "$IDLE" ] && break
+  sleep 0.2
+done
+sleep 1
+after=$(mem)
+pkill -P $$ sleep 2>/dev/null || true
+for p in "${IDLE_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+
+python3 - "$before" "$after" "$IDLE" <<EOF
+import json, sys
+b, a, n = json.loads(sys.argv[1]), json.loads(sys.argv[2]), int(sys.argv[3])
+import statistics
+tps = {k: statistics.median(map(float, v.split())) for k, v in [$(for k in "${!TPS[@]}"; do printf '("%s", "%s"),' "$k" "${TPS[$k]}"; done)]}
+p50 = {k: statistics.median(map(float, v.split())) for k, v in [$(for k in "${!P50[@]}"; do printf '("%s", "%s"),' "$k" "${P50[$k]}"; done)]}
+print(f"pgbench -S, $CLIENTS clients, $THREADS threads, ${DURATION}s per run, median of $ROUNDS rounds, scale $SCALE")
+print(f"{'mode':9} {'target':13} {'tps':>10} {'ratio':>6} {'p50 us':>8} {'+p50 us':>8}")
+for mode in ("simple", "prepared"):
+    d = tps["direct-" + mode]
+    for t in ("direct", "pgbouncer", "gateway", "gateway-norec"):
+        k = f"{t}-{mode}"
+        print(f"{mode:9} {t:13} {tps[k]:10.0f} {tps[k]/d:6.2f} {p50[k]:8.0f} {p50[k]-p50['direct-'+mode]:8.0f}")
+sessions = a["sessions"] - b["sessions"]
+go = (a["heap_inuse"] + a["stack_inuse"] - b["heap_inuse"] - b["stack_inuse"]) / max(sessions, 1)
+print(f"idle client connections: {sessions}; per connection: Go heap+stacks {go/1024:.1f} KiB")
+
+EOF

@@ -1,0 +1,248 @@
+package pgproxy
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/mandatehq/mandate/model"
+	"github.com/mandatehq/mandate/runtime/pgsql"
+)
+
+// catalogQuery lists a relation's columns, schema-qualified.
+const catalogQuery = `SELECT n.nspname, c.relname, a.attnum, a.attname, c.relkind::text
+FROM pg_catalog.pg_attribute a
+JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped`
+
+// viewQuery returns, for a relation named schema.table, one row per column
+// with the view definition (NULL for anything but a view).
+const viewQuery = `SELECT CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) END, a.attname
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+WHERE c.oid = pg_catalog.to_regclass($1)
+ORDER BY a.attnum`
+
+// catalog resolves RowDescription origins (table OID, attribute number) to
+// schema.table.column names, caching each relation for CatalogTTL.
+//
+// Ownership: it owns one upstream connection per policy connection, opened
+// on first use with that connection's credential, used by one lookup at a
+// time (mu), and closed by close (Server.Close).
+type catalog struct {
+	srv *Server
+
+	mu    sync.Mutex // serialises lookups and guards conns
+	conns map[string]*pgconn.PgConn
+
+	cacheMu sync.RWMutex
+	rels    map[relKey]*relInfo
+	views   map[viewKey]*viewInfo
+}
+
+type viewKey struct{ conn, table string }
+
+type viewInfo struct {
+	v  *pgsql.View // nil: not a view
+	at time.Time
+}
+
+type relKey struct {
+	conn string
+	oid  uint32
+}
+
+// viewDepsQuery lists the columns a view's (or materialized view's)
+// rewrite rule depends on, with the kind of their relation.
+const viewDepsQuery = `SELECT DISTINCT d.refobjid::int8, n.nspname || '.' || c.relname || '.' || a.attname, c.relkind::text
+FROM pg_catalog.pg_rewrite r
+JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
+JOIN pg_catalog.pg_class c ON c.oid = d.refobjid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+WHERE r.ev_class = $1 AND d.refobjsubid > 0 AND d.refobjid <> $1`
+
+// maxViewDepth bounds how deep views over views are followed.
+const maxViewDepth = 8
+
+type relInfo struct {
+	cols map[uint16]string
+	// view is set for views and materialized views: their columns carry
+	// values of other columns, listed (transitively) in deps.
+	view bool
+	deps []string
+	at   time.Time
+}
+
+func newCatalog(s *Server) *catalog {
+	return &catalog{srv: s, conns: map[string]*pgconn.PgConn{}, rels: map[relKey]*relInfo{}, views: map[viewKey]*viewInfo{}}
+}
+
+// column returns "schema.table.column" for the attribute and, when the
+// relation is a view, the base columns its values may come from.
+func (c *catalog) column(conn *model.Connection, oid uint32, attnum uint16) (string, []string, error) {
+	k := relKey{conn.Name, oid}
+	c.cacheMu.RLock()
+	ri := c.rels[k]
+	c.cacheMu.RUnlock()
+	if ri == nil || time.Since(ri.at) > CatalogTTL {
+		var err error
+		if ri, err = c.lookup(conn, oid); err != nil {
+			return "", nil, err
+		}
+	}
+	name, ok := ri.cols[attnum]
+	if !ok {
+		return "", nil, fmt.Errorf("resolving column %d of relation %d: not in the catalog", attnum, oid)
+	}
+	return name, ri.deps, nil
+}
+
+// view returns the lineage of the view named table ("schema.table"), nil
+// when the relation is not a view (or does not exist).
+func (c *catalog) view(conn *model.Connection, table string) (*pgsql.View, error) {
+	k := viewKey{conn.Name, table}
+	c.cacheMu.RLock()
+	vi := c.views[k]
+	c.cacheMu.RUnlock()
+	if vi != nil && time.Since(vi.at) <= CatalogTTL {
+		return vi.v, nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ctx, cancel := context.WithTimeout(c.srv.ctx, HandshakeTimeout)
+	defer cancel()
+	pc, err := c.conn(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	res := pc.ExecParams(ctx, viewQuery, [][]byte{[]byte(table)}, []uint32{25}, nil, nil).Read()
+	if res.Err != nil {
+		c.drop(ctx, conn.Name)
+		return nil, fmt.Errorf("looking up view %s on %s: %w", table, conn.Name, res.Err)
+	}
+	var v *pgsql.View
+	if len(res.Rows) > 0 && res.Rows[0][0] != nil {
+		cols := make([]string, len(res.Rows))
+		for i, row := range res.Rows {
+			cols[i] = string(row[1])
+		}
+		if v, err = pgsql.ViewFromDefinition(cols, string(res.Rows[0][0]), pgsql.Options{SearchPath: []string{PinnedSearchPath}}); err != nil {
+			return nil, fmt.Errorf("analyzing view %s: %w", table, err)
+		}
+	}
+	c.cacheMu.Lock()
+	if len(c.views) > 4096 {
+		c.views = map[viewKey]*viewInfo{}
+	}
+	c.views[k] = &viewInfo{v: v, at: time.Now()}
+	c.cacheMu.Unlock()
+	return v, nil
+}
+
+// conn returns the catalog connection of conn, connecting when needed.
+// Called with mu held.
+func (c *catalog) conn(ctx context.Context, conn *model.Connection) (*pgconn.PgConn, error) {
+	pc := c.conns[conn.Name]
+	if pc != nil && !pc.IsClosed() {
+		return pc, nil
+	}
+	cfg, err := c.srv.upstreamConfig(conn, nil, true)
+	if err != nil {
+		return nil, err
+	}
+	if pc, err = pgconn.ConnectConfig(ctx, cfg); err != nil {
+		return nil, fmt.Errorf("connecting for catalog lookups on %s: %w", conn.Name, err)
+	}
+	c.conns[conn.Name] = pc
+	return pc, nil
+}
+
+// drop closes a catalog connection after an error. Called with mu held.
+func (c *catalog) drop(ctx context.Context, name string) {
+	if pc := c.conns[name]; pc != nil {
+		pc.Close(ctx)
+		delete(c.conns, name)
+	}
+}
+
+func (c *catalog) lookup(conn *model.Connection, oid uint32) (*relInfo, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ctx, cancel := context.WithTimeout(c.srv.ctx, HandshakeTimeout)
+	defer cancel()
+	pc, err := c.conn(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	res := pc.ExecParams(ctx, catalogQuery, [][]byte{[]byte(strconv.FormatUint(uint64(oid), 10))}, []uint32{26}, nil, nil).Read()
+	if res.Err != nil {
+		c.drop(ctx, conn.Name)
+		return nil, fmt.Errorf("looking up relation %d on %s: %w", oid, conn.Name, res.Err)
+	}
+	ri := &relInfo{cols: map[uint16]string{}, at: time.Now()}
+	for _, row := range res.Rows {
+		n, err := strconv.ParseUint(string(row[2]), 10, 16)
+		if err != nil {
+			continue
+		}
+		ri.cols[uint16(n)] = string(row[0]) + "." + string(row[1]) + "." + string(row[3])
+		ri.view = string(row[4]) == "v" || string(row[4]) == "m"
+	}
+	if ri.view {
+		deps, err := viewDeps(ctx, pc, oid, 0)
+		if err != nil {
+			c.drop(ctx, conn.Name)
+			return nil, err
+		}
+		ri.deps = deps
+	}
+	c.cacheMu.Lock()
+	c.rels[relKey{conn.Name, oid}] = ri
+	c.cacheMu.Unlock()
+	return ri, nil
+}
+
+// viewDeps returns the base columns view oid depends on, following views
+// over views.
+func viewDeps(ctx context.Context, pc *pgconn.PgConn, oid uint32, depth int) ([]string, error) {
+	if depth > maxViewDepth {
+		return nil, fmt.Errorf("resolving view %d: views nested deeper than %d", oid, maxViewDepth)
+	}
+	res := pc.ExecParams(ctx, viewDepsQuery, [][]byte{[]byte(strconv.FormatUint(uint64(oid), 10))}, []uint32{26}, nil, nil).Read()
+	if res.Err != nil {
+		return nil, fmt.Errorf("resolving view %d: %w", oid, res.Err)
+	}
+	var deps []string
+	for _, row := range res.Rows {
+		deps = append(deps, string(row[1]))
+		if k := string(row[2]); k == "v" || k == "m" {
+			inner, err := strconv.ParseUint(string(row[0]), 10, 32)
+			if err != nil {
+				return nil, fmt.Errorf("resolving view %d: %w", oid, err)
+			}
+			more, err := viewDeps(ctx, pc, uint32(inner), depth+1)
+			if err != nil {
+				return nil, err
+			}
+			deps = append(deps, more...)
+		}
+	}
+	return deps, nil
+}
+
+func (c *catalog) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for name, pc := range c.conns {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		pc.Close(ctx)
+		cancel()
+		delete(c.conns, name)
+	}
+}

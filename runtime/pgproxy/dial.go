@@ -1,0 +1,171 @@
+package pgproxy
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/mandatehq/mandate/model"
+)
+
+// PinnedSearchPath is the search_path every upstream session runs with; the
+// analyzer resolves unqualified table names against it and statements that
+// change it are forbidden.
+const PinnedSearchPath = "public"
+
+// dial connects upstream with the connection's credential, takes the
+// connection over from pgconn and completes the client's startup: the
+// upstream's ParameterStatus messages, the gateway's own BackendKeyData and
+// ReadyForQuery.
+func (ss *session) dial(ctx context.Context) error {
+	srv := ss.srv
+	if srv.slots != nil {
+		select {
+		case srv.slots <- struct{}{}:
+			ss.slot = true
+		case <-ctx.Done():
+			return ss.refuse(fatal(CodeCannotConnectNow, "the mandate gateway has no free upstream connection; try again"))
+		}
+	}
+	cfg, err := srv.upstreamConfig(ss.conn, ss.params, ss.rec.ReadOnly)
+	if err != nil {
+		srv.cfg.Logger.Warn("postgres upstream config", "connection", ss.conn.Name, "err", err)
+		return ss.refuse(fatal(CodeCannotConnectNow, fmt.Sprintf("connection %q is misconfigured in the gateway; see the gateway log", ss.conn.Name)))
+	}
+	pc, err := pgconn.ConnectConfig(ctx, cfg)
+	if err != nil {
+		srv.cfg.Logger.Warn("postgres upstream connect", "connection", ss.conn.Name, "err", err)
+		return ss.refuse(fatal(CodeCannotConnectNow, fmt.Sprintf("could not connect to the upstream of connection %q", ss.conn.Name)))
+	}
+	hc, err := pc.Hijack()
+	if err != nil {
+		pc.Close(ctx)
+		return fmt.Errorf("taking over upstream connection: %w", err)
+	}
+	ss.up = hc.Conn
+	ss.fe = hc.Frontend
+	ss.upCancel = upstreamCancel{addr: hc.Conn.RemoteAddr(), tls: hc.TLSConfig, pid: hc.PID, secret: hc.SecretKey}
+
+	if err := srv.cfg.Recorder.SessionStart(ctx, &ss.rec); err != nil {
+		srv.cfg.Logger.Warn("recording session start", "session", ss.rec.ID, "err", err)
+		return ss.refuse(fatal(CodeCannotConnectNow, "the mandate gateway cannot record this session; refusing (fail closed)"))
+	}
+	ss.started = true
+	key, ok := srv.register(ss)
+	if !ok {
+		return ss.refuse(fatal(CodeAdminShutdown, "the mandate gateway is shutting down"))
+	}
+	ss.key = key
+	msgs := []pgproto3.BackendMessage{&pgproto3.AuthenticationOk{}}
+	names := make([]string, 0, len(hc.ParameterStatuses))
+	for k := range hc.ParameterStatuses {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		msgs = append(msgs, &pgproto3.ParameterStatus{Name: k, Value: hc.ParameterStatuses[k]})
+	}
+	msgs = append(msgs,
+		&pgproto3.BackendKeyData{ProcessID: key.pid, SecretKey: key.secretBytes()},
+		&pgproto3.ReadyForQuery{TxStatus: hc.TxStatus})
+	if err := ss.sendClient(msgs...); err != nil {
+		return fmt.Errorf("completing client startup: %w", err)
+	}
+	return nil
+}
+
+// upstreamConfig builds the pgconn config of connection c. Secrets are
+// resolved here, at connect time, and never logged.
+func (s *Server) upstreamConfig(c *model.Connection, params map[string]string, readOnly bool) (*pgconn.Config, error) {
+	host, port, err := net.SplitHostPort(c.Address)
+	if err != nil {
+		host, port = c.Address, "5432"
+	}
+	mode := c.TLSMode
+	if mode == "" {
+		mode = "prefer"
+	}
+	kv := []string{
+		"host=" + quoteConnValue(host), "port=" + quoteConnValue(port),
+		"dbname=" + quoteConnValue(c.Database), "user=" + quoteConnValue(c.Credential.Username),
+		"sslmode=" + quoteConnValue(mode),
+	}
+	if c.TLSCA != nil && c.TLSCA.Kind == "file" {
+		kv = append(kv, "sslrootcert="+quoteConnValue(c.TLSCA.Name))
+	}
+	cfg, err := pgconn.ParseConfig(strings.Join(kv, " "))
+	if err != nil {
+		return nil, fmt.Errorf("parsing upstream config of %s: %w", c.Name, err)
+	}
+	if c.TLSCA != nil && c.TLSCA.Kind == "env" {
+		pem, err := s.resolveSecret(*c.TLSCA)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("reading tls_ca %s: no PEM certificate", c.TLSCA)
+		}
+		for _, t := range append([]*pgconn.FallbackConfig{{TLSConfig: cfg.TLSConfig}}, cfg.Fallbacks...) {
+			if t.TLSConfig != nil {
+				t.TLSConfig.RootCAs = pool
+			}
+		}
+	}
+	cfg.Password = ""
+	if c.Credential.Password != nil {
+		pw, err := s.resolveSecret(*c.Credential.Password)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Password = string(pw)
+		// The gateway's credential never travels as cleartext or MD5.
+		cfg.RequireAuth = "!password,!md5"
+	}
+	cfg.RuntimeParams = map[string]string{}
+	for k, v := range params {
+		cfg.RuntimeParams[k] = v
+	}
+	cfg.RuntimeParams["search_path"] = PinnedSearchPath
+	if readOnly {
+		cfg.RuntimeParams["default_transaction_read_only"] = "on"
+	}
+	cfg.ConnectTimeout = HandshakeTimeout
+	return cfg, nil
+}
+
+// resolveSecret reads an env() or file() reference.
+func (s *Server) resolveSecret(r model.SecretRef) ([]byte, error) {
+	switch r.Kind {
+	case "env":
+		v, ok := s.cfg.LookupEnv(r.Name)
+		if !ok || v == "" {
+			return nil, fmt.Errorf("resolving secret %s: variable not set", r)
+		}
+		return []byte(v), nil
+	case "file":
+		b, err := s.cfg.ReadFile(r.Name)
+		if err != nil {
+			return nil, fmt.Errorf("resolving secret %s: %w", r, err)
+		}
+		return []byte(strings.TrimRight(string(b), "\r\n")), nil
+	}
+	return nil, fmt.Errorf("resolving secret %s: unknown kind %q", r, r.Kind)
+}
+
+func quoteConnValue(v string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
+}
+
+func lookupEnv(k string) (string, bool) { return os.LookupEnv(k) }
+func readFile(p string) ([]byte, error) { return os.ReadFile(p) }
+
+var errUpstreamGone = errors.New("upstream connection lost")

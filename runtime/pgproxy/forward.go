@@ -1,0 +1,253 @@
+package pgproxy
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+)
+
+// Flush thresholds for messages buffered toward the upstream without a
+// Sync, Flush or Query.
+const (
+	maxUnflushedMsgs  = 64
+	maxUnflushedBytes = 64 << 10
+)
+
+// clientLoop reads client messages until Terminate (nil), a read error or a
+// protocol violation (after a FATAL 08P01 to the client). It is the only
+// writer toward the upstream.
+func (ss *session) clientLoop() error {
+	for {
+		msg, err := ss.be.Receive()
+		if err != nil {
+			return ss.clientReadError(err)
+		}
+		flush := false
+		switch m := msg.(type) {
+		case *pgproto3.Query:
+			ss.onQuery(m)
+			flush = true
+		case *pgproto3.Parse:
+			ss.onParse(m)
+		case *pgproto3.Bind:
+			ss.onBind(m)
+		case *pgproto3.Describe:
+			ss.onDescribe(m)
+		case *pgproto3.Execute:
+			ss.onExecute(m)
+		case *pgproto3.Close:
+			ss.onClose(m)
+		case *pgproto3.Sync:
+			ss.push(&op{kind: 'S'})
+			ss.fe.Send(m)
+			flush = true
+		case *pgproto3.Flush:
+			ss.fe.Send(m)
+			flush = true
+		case *pgproto3.CopyData:
+			ss.fe.Send(m)
+			ss.unflushedB += len(m.Data)
+		case *pgproto3.CopyDone, *pgproto3.CopyFail:
+			ss.fe.Send(m)
+			flush = true
+		case *pgproto3.FunctionCall:
+			// The fast-path interface calls any function by OID, around
+			// every statement check: always denied.
+			ss.seq++
+			d := denyDecision("the function-call protocol (fast path) is not allowed through the gateway")
+			run := &stmtRun{rec: StatementRecord{Seq: ss.seq, Protocol: "fastpath", Decision: d, Decided: ss.srv.cfg.Now()}}
+			_ = ss.srv.cfg.Recorder.Decided(ss.srv.ctx, &ss.rec, &run.rec)
+			ss.push(&op{kind: 'Q', deny: denial(d), runs: []*stmtRun{run}, start: time.Now()})
+			ss.fe.Send(&pgproto3.Query{String: deniedSQL})
+			flush = true
+		case *pgproto3.Terminate:
+			return nil
+		default:
+			e := fatal(CodeProtocolViolation, fmt.Sprintf("unexpected message %T", msg))
+			_ = ss.sendClient(e)
+			return fmt.Errorf("client protocol violation: unexpected %T", msg)
+		}
+		ss.unflushed++
+		if flush || ss.unflushed >= maxUnflushedMsgs || ss.unflushedB >= maxUnflushedBytes {
+			ss.unflushed, ss.unflushedB = 0, 0
+			if err := ss.fe.Flush(); err != nil {
+				return fmt.Errorf("writing upstream: %w", err)
+			}
+		}
+	}
+}
+
+// clientReadError classifies a failed client read; malformed and oversized
+// messages get a FATAL 08P01 before the session ends.
+func (ss *session) clientReadError(err error) error {
+	var big *pgproto3.ExceededMaxBodyLenErr
+	switch {
+	case errors.As(err, &big):
+		_ = ss.sendClient(fatal(CodeProtocolViolation,
+			fmt.Sprintf("message of %d bytes exceeds the gateway's limit of %d bytes", big.ActualBodyLen, big.MaxExpectedBodyLen)))
+		return fmt.Errorf("client message too large: %w", err)
+	case isConnError(err):
+		return err
+	default:
+		_ = ss.sendClient(fatal(CodeProtocolViolation, "invalid protocol message"))
+		return fmt.Errorf("reading client message: %w", err)
+	}
+}
+
+// onQuery decides every statement of a simple query, all or nothing.
+func (ss *session) onQuery(m *pgproto3.Query) {
+	v := ss.decide(m.String)
+	o := &op{kind: 'Q', start: time.Now()}
+	var deny *pgproto3.ErrorResponse
+	o.runs, deny = ss.record(v, "simple")
+	if deny != nil {
+		o.deny = deny
+		ss.push(o)
+		ss.fe.Send(&pgproto3.Query{String: deniedSQL})
+		return
+	}
+	ss.push(o)
+	ss.fe.Send(m)
+}
+
+// onParse decides the statement and binds the decision to this text under
+// a fresh upstream name.
+func (ss *session) onParse(m *pgproto3.Parse) {
+	v := ss.decide(m.Query)
+	p := &prepared{query: m.Query, v: v}
+	if m.Name != "" {
+		ss.names++
+		p.upName = "mandate_s" + strconv.FormatUint(ss.names, 10)
+	}
+	ss.stmts[m.Name] = p
+	o := &op{kind: 'P'}
+	if v.deny != nil {
+		// Record the denial now: the statement never reaches Execute.
+		o.deny = v.deny
+		o.runs, _ = ss.record(v, "extended")
+		ss.push(o)
+		ss.fe.Send(&pgproto3.Parse{Name: p.upName, Query: deniedSQL})
+		return
+	}
+	ss.push(o)
+	ss.fe.Send(&pgproto3.Parse{Name: p.upName, Query: m.Query, ParameterOIDs: m.ParameterOIDs})
+	if v.masking {
+		// Learn the result columns once, so that no Execute needs its own
+		// Describe: masking reads them with each Bind's result formats.
+		ss.push(&op{kind: 'D', hidden: true, stmt: p})
+		ss.fe.Send(&pgproto3.Describe{ObjectType: 'S', Name: p.upName})
+		p.descSent = true
+	}
+}
+
+func (ss *session) onBind(m *pgproto3.Bind) {
+	st, ok := ss.stmts[m.PreparedStatement]
+	pt := &portal{stmt: st, formats: append([]int16(nil), m.ResultFormatCodes...)}
+	if m.DestinationPortal != "" {
+		ss.names++
+		pt.upName = "mandate_p" + strconv.FormatUint(ss.names, 10)
+	}
+	ss.portals[m.DestinationPortal] = pt
+	o := &op{kind: 'B'}
+	up := *m
+	up.DestinationPortal = pt.upName
+	if !ok {
+		up.PreparedStatement = deniedStatementName
+		o.deny = errorMsg("ERROR", "26000", fmt.Sprintf("prepared statement %q does not exist", m.PreparedStatement), "")
+	} else {
+		up.PreparedStatement = st.upName
+	}
+	ss.push(o)
+	ss.fe.Send(&up)
+}
+
+func (ss *session) onDescribe(m *pgproto3.Describe) {
+	o := &op{kind: 'D'}
+	up := *m
+	if m.ObjectType == 'S' {
+		if st, ok := ss.stmts[m.Name]; ok {
+			up.Name = st.upName
+			o.stmt = st
+			st.descSent = true
+		} else {
+			up.Name = deniedStatementName
+			o.deny = errorMsg("ERROR", "26000", fmt.Sprintf("prepared statement %q does not exist", m.Name), "")
+		}
+	} else {
+		if pt, ok := ss.portals[m.Name]; ok {
+			up.Name = pt.upName
+			pt.described = true
+			o.portal = pt
+		} else {
+			up.Name = deniedStatementName
+			o.deny = errorMsg("ERROR", "34000", fmt.Sprintf("portal %q does not exist", m.Name), "")
+		}
+	}
+	ss.push(o)
+	ss.fe.Send(&up)
+}
+
+// onExecute re-decides the portal's statement against the current policy
+// (when it may have changed), records it, and injects a hidden
+// Describe('P') when masking needs the portal's RowDescription.
+func (ss *session) onExecute(m *pgproto3.Execute) {
+	pt, ok := ss.portals[m.Portal]
+	o := &op{kind: 'E', start: time.Now(), portal: pt}
+	if !ok || pt.stmt == nil {
+		o.deny = errorMsg("ERROR", "34000", fmt.Sprintf("portal %q does not exist", m.Portal), "")
+		ss.push(o)
+		ss.fe.Send(&pgproto3.Execute{Portal: deniedStatementName})
+		return
+	}
+	if pt.stmt.v.deny != nil {
+		// Denied at Parse (and recorded there); the statement never
+		// existed upstream.
+		o.deny = pt.stmt.v.deny
+		ss.push(o)
+		ss.fe.Send(&pgproto3.Execute{Portal: deniedStatementName})
+		return
+	}
+	v := ss.redecide(pt.stmt)
+	var deny *pgproto3.ErrorResponse
+	o.runs, deny = ss.record(v, "extended")
+	if deny != nil {
+		o.deny = deny
+		ss.push(o)
+		ss.fe.Send(&pgproto3.Execute{Portal: deniedStatementName})
+		return
+	}
+	if v.masking && !pt.described && !pt.stmt.descSent {
+		ss.push(&op{kind: 'D', hidden: true, portal: pt})
+		ss.fe.Send(&pgproto3.Describe{ObjectType: 'P', Name: pt.upName})
+		pt.described = true
+	}
+	ss.push(o)
+	ss.fe.Send(&pgproto3.Execute{Portal: pt.upName, MaxRows: m.MaxRows})
+}
+
+func (ss *session) onClose(m *pgproto3.Close) {
+	up := *m
+	if m.ObjectType == 'S' {
+		st, ok := ss.stmts[m.Name]
+		if !ok {
+			// Closing what does not exist is not an error; close nothing.
+			up.Name = deniedStatementName
+		} else {
+			up.Name = st.upName
+			delete(ss.stmts, m.Name)
+		}
+	} else {
+		pt, ok := ss.portals[m.Name]
+		if !ok {
+			up.Name = deniedStatementName
+		} else {
+			up.Name = pt.upName
+			delete(ss.portals, m.Name)
+		}
+	}
+	ss.push(&op{kind: 'C'})
+	ss.fe.Send(&up)
+}

@@ -1,0 +1,324 @@
+package pgproxy
+
+import (
+	"github.com/jackc/pgx/v5/pgproto3"
+	"strings"
+
+	"github.com/mandatehq/mandate/masking"
+	"github.com/mandatehq/mandate/runtime/pgsql"
+)
+
+// hiddenDetail replaces the Detail of errors and notices in sessions with
+// column masking: details such as "Key (ssn)=(...)" carry column values.
+const hiddenDetail = "[detail hidden by the mandate gateway: it may contain masked values]"
+
+// colInfo is what the proxy keeps of one RowDescription field.
+type colInfo struct {
+	tableOID uint32
+	attnum   uint16
+	typeOID  uint32
+	format   int16
+}
+
+func columnsOf(rd *pgproto3.RowDescription) []colInfo {
+	cols := make([]colInfo, len(rd.Fields))
+	for i, f := range rd.Fields {
+		cols[i] = colInfo{tableOID: f.TableOID, attnum: f.TableAttributeNumber, typeOID: f.DataTypeOID, format: f.Format}
+	}
+	return cols
+}
+
+// textLike reports types whose values are free text in both formats, so a
+// masked string is a valid value; other types get NULL when masked.
+func textLike(oid uint32) bool {
+	switch oid {
+	case 25, 1043, 1042, 19, 705, 0: // text, varchar, bpchar, name, unknown
+		return true
+	}
+	return false
+}
+
+// colPlan says how to treat one result column.
+type colPlan struct {
+	method  masking.Method // column rule; nil when none
+	nullify bool           // masked but the type cannot carry a masked string
+	scan    bool           // run detectors (text format)
+	text    bool           // text-like type
+}
+
+// rowPlan masks DataRow values of one result.
+type rowPlan struct {
+	cols    []colPlan
+	scanner *masking.Scanner
+	nullAll bool // the result's columns are unknown: NULL everything
+	masks   *maskSet
+}
+
+// apply masks values in place and returns how many were masked.
+func (p *rowPlan) apply(values [][]byte) int {
+	n := 0
+	for i, v := range values {
+		if v == nil {
+			continue
+		}
+		if p.nullAll || i >= len(p.cols) {
+			values[i] = nil
+			n++
+			continue
+		}
+		c := &p.cols[i]
+		switch {
+		case c.nullify:
+			values[i] = nil
+			n++
+		case c.method != nil:
+			out, isNull := c.method.Apply(v)
+			if isNull {
+				out = nil
+			}
+			values[i] = out
+			n++
+		case c.scan:
+			out, isNull, k := p.scanner.Mask(v)
+			if k > 0 {
+				if isNull || !c.text {
+					out = nil
+				}
+				values[i] = out
+				n += k
+			}
+		}
+	}
+	return n
+}
+
+// buildPlan resolves each column to its origin (RowDescription table OID
+// and attribute number, through the catalog cache) and its lineage (the
+// analyzer's Outputs) and picks the masking. Nil: nothing to mask.
+func (ss *session) buildPlan(cols []colInfo, r *stmtRun) *rowPlan {
+	ms := r.masks
+	if ms == nil {
+		return nil
+	}
+	p := &rowPlan{cols: make([]colPlan, len(cols)), scanner: ms.scanner, masks: ms}
+	lineage := alignLineage(r.outputs, len(cols))
+	any := false
+	for i, c := range cols {
+		var m masking.Method
+		if ms.hasColumns {
+			// A column of a table is that column: its origin decides. A
+			// view's column may carry any column the view depends on; a
+			// computed column is decided by the statement's lineage.
+			direct := false
+			if c.tableOID != 0 && c.attnum > 0 {
+				name, deps, err := ss.srv.catalog.column(ss.conn, c.tableOID, c.attnum)
+				switch {
+				case err != nil:
+					ss.srv.cfg.Logger.Warn("postgres catalog lookup; masking the column", "session", ss.rec.ID, "err", err)
+					m = redactAll
+				case deps == nil:
+					m = ms.column(name)
+					direct = true
+				default:
+					// A view column: the view's own rule, else the
+					// statement's lineage (views expanded), else every
+					// masked column the view depends on.
+					m = ms.column(name)
+					if m == nil && (lineage == nil || namesRelation(lineage[i], name)) {
+						m = ms.strongestOf(deps)
+					}
+				}
+			}
+			if m == nil && !direct && lineage != nil {
+				m = ms.firstOf(lineage[i])
+			}
+		}
+		text := textLike(c.typeOID)
+		cp := &p.cols[i]
+		cp.text = text
+		switch {
+		case m != nil && !text:
+			cp.nullify = true
+			any = true
+		case m != nil:
+			cp.method = m
+			any = true
+		case c.format == 0 && !ms.scanner.Empty():
+			cp.scan = true
+			any = true
+		}
+	}
+	if !any {
+		return nil
+	}
+	return p
+}
+
+// namesRelation reports whether srcs still name columns of the relation of
+// column (schema.table.column): lineage that was not expanded through the
+// view.
+func namesRelation(srcs []string, column string) bool {
+	i := strings.LastIndexByte(column, '.')
+	if i < 0 {
+		return true
+	}
+	rel := strings.ToLower(column[:i+1])
+	for _, s := range srcs {
+		if strings.HasPrefix(strings.ToLower(s), rel) {
+			return true
+		}
+	}
+	return false
+}
+
+// alignLineage maps the analyzer's outputs onto n result columns. A Star
+// entry stands for a run of columns: with one star the entries around it
+// align from both ends; otherwise (or when counts disagree) every column
+// conservatively gets every source.
+func alignLineage(outs []pgsql.Lineage, n int) [][]string {
+	if len(outs) == 0 {
+		return nil
+	}
+	res := make([][]string, n)
+	stars, star := 0, -1
+	for i, o := range outs {
+		if o.Star {
+			stars++
+			star = i
+		}
+	}
+	switch {
+	case stars == 0 && len(outs) == n:
+		for i := range res {
+			res[i] = outs[i].Sources
+		}
+		return res
+	case stars == 1 && len(outs)-1 <= n:
+		after := len(outs) - star - 1
+		for i := range res {
+			switch {
+			case i < star:
+				res[i] = outs[i].Sources
+			case i >= n-after:
+				res[i] = outs[len(outs)-(n-i)].Sources
+			default:
+				res[i] = outs[star].Sources
+			}
+		}
+		return res
+	}
+	var all []string
+	for _, o := range outs {
+		all = append(all, o.Sources...)
+	}
+	for i := range res {
+		res[i] = all
+	}
+	return res
+}
+
+// portalPlan is the plan of an Execute: from the portal's RowDescription
+// when a Describe('P') was sent, else from the statement's (a Describe('S')
+// the proxy sends after Parse when masking applies) with the Bind's result
+// formats. Neither known: every value becomes NULL (fail closed).
+func (ss *session) portalPlan(pt *portal, r *stmtRun) *rowPlan {
+	if pt == nil {
+		return &rowPlan{nullAll: true}
+	}
+	if pt.hasDesc {
+		if pt.plan == nil || pt.plan.masks != r.masks {
+			pt.plan = ss.buildPlan(pt.cols, r)
+		}
+		return pt.plan
+	}
+	st := pt.stmt
+	if st == nil || !st.hasDesc {
+		return &rowPlan{nullAll: true}
+	}
+	key := formatKey(pt.formats)
+	if c, ok := st.plans[key]; ok && c.masks == r.masks {
+		return c.plan
+	}
+	cols := make([]colInfo, len(st.cols))
+	copy(cols, st.cols)
+	for i := range cols {
+		switch len(pt.formats) {
+		case 0:
+			cols[i].format = 0
+		case 1:
+			cols[i].format = pt.formats[0]
+		default:
+			if i < len(pt.formats) {
+				cols[i].format = pt.formats[i]
+			}
+		}
+	}
+	p := ss.buildPlan(cols, r)
+	if st.plans == nil || len(st.plans) >= 16 {
+		st.plans = map[string]cachedPlan{}
+	}
+	st.plans[key] = cachedPlan{masks: r.masks, plan: p}
+	return p
+}
+
+// cachedPlan is a statement's plan for one set of result formats, valid
+// for the masking it was built with.
+type cachedPlan struct {
+	masks *maskSet
+	plan  *rowPlan // nil: nothing to mask
+}
+
+func formatKey(f []int16) string {
+	b := make([]byte, len(f))
+	for i, x := range f {
+		b[i] = byte('0' + x)
+	}
+	return string(b)
+}
+
+// masksFor is the masking in force for an error or notice: the op's, or
+// for messages outside any op the session's latest.
+func (ss *session) masksFor(o *op) *maskSet {
+	if o != nil {
+		for _, r := range o.runs {
+			if r.masks != nil {
+				return r.masks
+			}
+		}
+	}
+	return ss.lastMasks
+}
+
+func (ss *session) maskError(o *op, m *pgproto3.ErrorResponse) *pgproto3.ErrorResponse {
+	ms := ss.masksFor(o)
+	if ms == nil {
+		return m
+	}
+	e := *m
+	maskFields(ms, &e.Message, &e.Detail, &e.Hint, &e.Where, &e.InternalQuery)
+	return &e
+}
+
+func (ss *session) maskNotice(o *op, m *pgproto3.NoticeResponse) *pgproto3.NoticeResponse {
+	ms := ss.masksFor(o)
+	if ms == nil {
+		return m
+	}
+	e := *m
+	maskFields(ms, &e.Message, &e.Detail, &e.Hint, &e.Where, &e.InternalQuery)
+	return &e
+}
+
+func maskFields(ms *maskSet, message, detail *string, rest ...*string) {
+	if ms.hasColumns && *detail != "" {
+		*detail = hiddenDetail
+	}
+	if ms.scanner.Empty() {
+		return
+	}
+	*message, _ = ms.scanner.MaskString(*message)
+	*detail, _ = ms.scanner.MaskString(*detail)
+	for _, f := range rest {
+		*f, _ = ms.scanner.MaskString(*f)
+	}
+}

@@ -1,0 +1,208 @@
+package pgproxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/mandatehq/mandate/model"
+)
+
+// piiMasking masks ssn, email and age of tbl and finds credit cards.
+func piiMasking(tbl string) *model.Masking {
+	return &model.Masking{
+		Name: "pii",
+		Columns: []*model.ColumnRule{
+			{Column: tbl + ".ssn", Method: "redact"},
+			{Column: tbl + ".email", Method: "email"},
+			{Column: tbl + ".age", Method: "redact"},
+		},
+		Detectors: []*model.DetectorRule{{Detector: "credit_card", Name: "credit_card", Method: "redact"}},
+	}
+}
+
+// maskEnv is a gateway with masking "pii" on a people table.
+func maskEnv(t *testing.T) (*env, string) {
+	e := newEnv(t)
+	tbl := e.table(t, "people", "id int primary key, name text, ssn text unique, email text, age int, note text",
+		"VALUES (1, 'Ann', '123-45-6789', 'ann@example.com', 41, 'card 4111 1111 1111 1111 on file')")
+	e.policy.set(func(p *testPolicy) {
+		p.masked[tbl] = true
+		p.maskings["pii"] = piiMasking(tbl)
+	})
+	return e, tbl
+}
+
+func TestMaskingResults(t *testing.T) {
+	e, tbl := maskEnv(t)
+	cases := []struct {
+		sql  string
+		want []string // first row, values as text ("NULL" for null)
+	}{
+		{"SELECT id, name, ssn FROM " + tbl, []string{"1", "Ann", "[REDACTED]"}},
+		{"SELECT * FROM " + tbl, []string{"1", "Ann", "[REDACTED]", "****@example.com", "NULL", "card [REDACTED] on file"}},
+		{"SELECT upper(ssn) FROM " + tbl, []string{"[REDACTED]"}},
+		{"SELECT ssn || '!' AS s, name FROM " + tbl, []string{"[REDACTED]", "Ann"}},
+		{"SELECT (SELECT ssn FROM " + tbl + " LIMIT 1) AS s", []string{"[REDACTED]"}},
+		{"WITH c AS (SELECT ssn AS x FROM " + tbl + ") SELECT x FROM c", []string{"[REDACTED]"}},
+		{"SELECT age, age + 1 AS next FROM " + tbl, []string{"NULL", "NULL"}},
+		{"SELECT 'call 4111-1111-1111-1111' AS t", []string{"call 4111-1111-1111-1111"}}, // no masked table: no masking
+	}
+	modes := []pgx.QueryExecMode{pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeCacheStatement, pgx.QueryExecModeExec}
+	for _, mode := range modes {
+		c := e.connect(t, "require")
+		for _, tc := range cases {
+			t.Run(mode.String()+"/"+tc.sql, func(t *testing.T) {
+				rows, err := c.Query(context.Background(), tc.sql, mode)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer rows.Close()
+				if !rows.Next() {
+					t.Fatalf("no rows: %v", rows.Err())
+				}
+				vals, err := rows.Values()
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []string
+				for _, v := range vals {
+					if v == nil {
+						got = append(got, "NULL")
+					} else {
+						got = append(got, fmt.Sprint(v))
+					}
+				}
+				if d := cmp.Diff(tc.want, got); d != "" {
+					t.Fatalf("(-want +got):\n%s", d)
+				}
+			})
+		}
+	}
+}
+
+func TestMaskingSQLObjects(t *testing.T) {
+	e, tbl := maskEnv(t)
+	c := e.connect(t, "require")
+	ctx := context.Background()
+	q := func(sql string) string {
+		t.Helper()
+		var s *string
+		if err := c.QueryRow(ctx, sql, pgx.QueryExecModeSimpleProtocol).Scan(&s); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+		if s == nil {
+			return "NULL"
+		}
+		return *s
+	}
+	exec := func(sql string) {
+		t.Helper()
+		if _, err := c.Exec(ctx, sql, pgx.QueryExecModeSimpleProtocol); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	view := tbl + "_v"
+	admin(t, "CREATE VIEW "+view+" AS SELECT id, lower(ssn) AS s FROM "+tbl)
+	t.Cleanup(func() { admin(t, "DROP VIEW IF EXISTS "+view) })
+	e.policy.set(func(p *testPolicy) { p.masked[view] = true })
+	if got := q("SELECT s FROM " + view); got != "[REDACTED]" {
+		t.Errorf("view over a masked column: %q", got)
+	}
+	exec("PREPARE p AS SELECT lower(ssn) FROM " + tbl)
+	if got := q("EXECUTE p"); got != "[REDACTED]" {
+		t.Errorf("EXECUTE of a prepared statement over a masked column: %q", got)
+	}
+	exec("BEGIN")
+	exec("DECLARE cur CURSOR FOR SELECT lower(ssn) FROM " + tbl)
+	if got := q("FETCH 1 FROM cur"); got != "[REDACTED]" {
+		t.Errorf("FETCH from a cursor over a masked column: %q", got)
+	}
+	exec("ROLLBACK")
+	_, err := c.Exec(ctx, "FETCH 1 FROM nosuch", pgx.QueryExecModeSimpleProtocol)
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != CodeInsufficientPrivilege {
+		t.Errorf("FETCH from an unknown cursor: %v", err)
+	}
+	_, err = c.Exec(ctx, "PREPARE mandate_s1 AS SELECT 1", pgx.QueryExecModeSimpleProtocol)
+	if !errors.As(err, &pe) || pe.Code != CodeInsufficientPrivilege {
+		t.Errorf("PREPARE with a reserved name: %v", err)
+	}
+}
+
+// Errors carrying column values lose their detail under column masking.
+func TestMaskingErrors(t *testing.T) {
+	e, tbl := maskEnv(t)
+	c := e.connect(t, "require")
+	_, err := c.Exec(context.Background(), "INSERT INTO "+tbl+" (id, ssn) VALUES (2, '123-45-6789')")
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != "23505" {
+		t.Fatalf("err = %v, want a unique violation", err)
+	}
+	if strings.Contains(pe.Detail, "6789") || pe.Detail != hiddenDetail {
+		t.Fatalf("detail leaks: %q", pe.Detail)
+	}
+	_, err = c.Exec(context.Background(), "SELECT 1/0 FROM "+tbl+" WHERE note = 'x4111 1111 1111 1111'")
+	if !errors.As(err, &pe) || strings.Contains(pe.Message+pe.Detail, "4111 1111") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestMaskingCount(t *testing.T) {
+	e, tbl := maskEnv(t)
+	c := e.connect(t, "require")
+	if _, err := c.Exec(context.Background(), "SELECT ssn, email FROM "+tbl, pgx.QueryExecModeSimpleProtocol); err != nil {
+		t.Fatal(err)
+	}
+	c.Close(context.Background())
+	waitFor(t, "records", func() bool { return len(e.rec.completedList()) == 1 })
+	if got := e.rec.completedList()[0].Result.Masked; got != 2 {
+		t.Fatalf("masked = %d, want 2", got)
+	}
+}
+
+// Copying a masked column into stored data is denied under masking.
+func TestMaskingWrites(t *testing.T) {
+	e, tbl := maskEnv(t)
+	copyTo := e.table(t, "copy", "v text", "")
+	e.policy.set(func(p *testPolicy) { p.masked[copyTo] = true })
+	c := e.connect(t, "require")
+	for _, sql := range []string{
+		"INSERT INTO " + copyTo + " SELECT ssn FROM " + tbl,
+		"UPDATE " + tbl + " SET name = ssn",
+		"COPY " + tbl + " TO STDOUT",
+	} {
+		_, err := c.Exec(context.Background(), sql, pgx.QueryExecModeSimpleProtocol)
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) || pe.Code != CodeInsufficientPrivilege {
+			t.Errorf("%s: err = %v, want a denial", sql, err)
+		}
+	}
+	if _, err := c.Exec(context.Background(), "INSERT INTO "+copyTo+" SELECT name FROM "+tbl); err != nil {
+		t.Fatalf("copying an unmasked column: %v", err)
+	}
+}
+
+// libpq's prepared flow (Parse; then Bind/Execute with no Describe) in
+// binary format: masking uses the statement's columns with Bind's formats.
+func TestMaskingPreparedWithoutDescribe(t *testing.T) {
+	e, tbl := maskEnv(t)
+	c, fe := e.startSession(t)
+	send(t, c, &pgproto3.Parse{Name: "s", Query: "SELECT ssn, age, name FROM " + tbl}, &pgproto3.Sync{})
+	until[*pgproto3.ReadyForQuery](t, fe)
+	for _, formats := range [][]int16{{1}, {0}, nil, {1, 0, 1}} {
+		send(t, c, &pgproto3.Bind{PreparedStatement: "s", ResultFormatCodes: formats}, &pgproto3.Execute{}, &pgproto3.Sync{})
+		got := until[*pgproto3.ReadyForQuery](t, fe)
+		want := []string{"BindComplete", "D [REDACTED],,Ann", "C SELECT 1", "Z I"}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Fatalf("formats %v (-want +got):\n%s", formats, d)
+		}
+	}
+}

@@ -1,0 +1,206 @@
+package pgproxy
+
+import (
+	"fmt"
+	"path"
+	"strings"
+	"sync"
+
+	"github.com/mandatehq/mandate/masking"
+	"github.com/mandatehq/mandate/model"
+)
+
+// redactAll masks a column whose origin could not be resolved.
+var redactAll, _ = masking.NewMethod(masking.MethodRedact, nil)
+
+// maskSet is the compiled masking of a set of Masking blocks.
+type maskSet struct {
+	rules      []colRule
+	hasColumns bool
+	scanner    *masking.Scanner // nil: no detectors
+	detectors  []masking.Rule
+	resolved   sync.Map // lower-case schema.table.column -> masking.Method (nil: none)
+}
+
+type colRule struct {
+	pattern string // lower-case schema.table.column, path.Match syntax
+	method  masking.Method
+	rank    int // strength of the method: null 5, redact 4, hash 3, email 2, partial 1
+}
+
+var methodRank = map[string]int{masking.MethodNull: 5, masking.MethodRedact: 4, masking.MethodHash: 3, masking.MethodEmail: 2, masking.MethodPartial: 1}
+
+type noMethod struct{}
+
+// column returns the masking method for a schema.table.column, or nil.
+func (ms *maskSet) column(name string) masking.Method {
+	name = strings.ToLower(name)
+	if v, ok := ms.resolved.Load(name); ok {
+		if m, ok := v.(masking.Method); ok {
+			return m
+		}
+		return nil
+	}
+	var found masking.Method
+	for _, r := range ms.rules {
+		if ok, _ := path.Match(r.pattern, name); ok {
+			found = r.method
+			break
+		}
+	}
+	if found != nil {
+		ms.resolved.Store(name, found)
+	} else {
+		ms.resolved.Store(name, noMethod{})
+	}
+	return found
+}
+
+// source is column for a lineage source, which may be "schema.table.*"
+// (any column of the table flows in): masked when any rule names a column
+// of that table.
+func (ms *maskSet) source(src string) masking.Method {
+	if !strings.HasSuffix(src, ".*") {
+		return ms.column(src)
+	}
+	tbl := strings.ToLower(strings.TrimSuffix(src, ".*"))
+	for _, r := range ms.rules {
+		i := strings.LastIndexByte(r.pattern, '.')
+		if i < 0 {
+			continue
+		}
+		if ok, _ := path.Match(r.pattern[:i], tbl); ok {
+			return r.method
+		}
+	}
+	return nil
+}
+
+// firstOf returns the method of the first masked source, or nil.
+func (ms *maskSet) firstOf(srcs []string) masking.Method {
+	for _, src := range srcs {
+		if m := ms.source(src); m != nil {
+			return m
+		}
+	}
+	return nil
+}
+
+// strongestOf returns the strongest method among the masked sources.
+func (ms *maskSet) strongestOf(srcs []string) masking.Method {
+	var best masking.Method
+	bestRank := -1
+	for _, src := range srcs {
+		for _, r := range ms.rules {
+			if ok, _ := path.Match(r.pattern, strings.ToLower(src)); ok && r.rank > bestRank {
+				best, bestRank = r.method, r.rank
+			}
+		}
+	}
+	return best
+}
+
+// maskCache compiles masking blocks once per bundle: an entry is reused
+// while the policy returns the same *model.Masking values.
+type maskCache struct {
+	srv *Server
+	mu  sync.Mutex
+	m   map[string]maskEntry
+}
+
+type maskEntry struct {
+	blocks []*model.Masking
+	set    *maskSet
+}
+
+func newMaskCache(s *Server) *maskCache { return &maskCache{srv: s, m: map[string]maskEntry{}} }
+
+func (c *maskCache) get(names []string) (*maskSet, error) {
+	blocks := make([]*model.Masking, len(names))
+	for i, n := range names {
+		b, ok := c.srv.cfg.Policy.Masking(n)
+		if !ok {
+			return nil, fmt.Errorf("loading masking %q: not in the active policy", n)
+		}
+		blocks[i] = b
+	}
+	key := strings.Join(names, "\x00")
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.m[key]; ok && sameBlocks(e.blocks, blocks) {
+		return e.set, nil
+	}
+	set, err := c.build(blocks)
+	if err != nil {
+		return nil, err
+	}
+	if len(c.m) > 1024 {
+		c.m = map[string]maskEntry{}
+	}
+	c.m[key] = maskEntry{blocks: blocks, set: set}
+	return set, nil
+}
+
+func sameBlocks(a, b []*model.Masking) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *maskCache) build(blocks []*model.Masking) (*maskSet, error) {
+	set := &maskSet{}
+	var detectors []masking.Rule
+	for _, b := range blocks {
+		var key []byte
+		if b.HashKey != nil {
+			k, err := c.srv.resolveSecret(*b.HashKey)
+			if err != nil {
+				return nil, fmt.Errorf("loading masking %q: %w", b.Name, err)
+			}
+			key = k
+		}
+		for _, r := range b.Columns {
+			m, err := masking.NewMethod(r.Method, key)
+			if err != nil {
+				return nil, fmt.Errorf("loading masking %q column %s: %w", b.Name, r.Column, err)
+			}
+			set.rules = append(set.rules, colRule{pattern: strings.ToLower(r.Column), method: m, rank: methodRank[r.Method]})
+			set.hasColumns = true
+		}
+		rules, err := masking.CompileRules(b.Detectors, key)
+		if err != nil {
+			return nil, fmt.Errorf("loading masking %q: %w", b.Name, err)
+		}
+		detectors = append(detectors, rules...)
+	}
+	if len(detectors) > 0 {
+		set.scanner = masking.NewScanner(detectors...)
+		set.detectors = detectors
+	}
+	return set, nil
+}
+
+// mergeMasks combines two sets (either may be nil).
+func mergeMasks(a, b *maskSet) *maskSet {
+	if a == nil || a == b {
+		return b
+	}
+	if b == nil {
+		return a
+	}
+	m := &maskSet{
+		rules:      append(append([]colRule{}, a.rules...), b.rules...),
+		hasColumns: a.hasColumns || b.hasColumns,
+		detectors:  append(append([]masking.Rule{}, a.detectors...), b.detectors...),
+	}
+	if len(m.detectors) > 0 {
+		m.scanner = masking.NewScanner(m.detectors...)
+	}
+	return m
+}

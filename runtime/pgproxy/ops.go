@@ -1,0 +1,116 @@
+package pgproxy
+
+import (
+	"time"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/mandatehq/mandate/runtime/pgsql"
+)
+
+// op is one client message whose response the upstream owes. The client
+// loop appends an op before it sends the message upstream; the relay pops
+// it when the message's last response arrives.
+type op struct {
+	kind byte // 'Q' query (and substituted FunctionCall), 'P','B','D','E','C','S'
+	// hidden ops were injected by the proxy; their responses (except
+	// errors) are not relayed.
+	hidden bool
+	// deny replaces the ErrorResponse the op gets (the op was substituted
+	// by one that fails).
+	deny *pgproto3.ErrorResponse
+	// runs are the statements the op executes: one per statement of a
+	// Query, one for an Execute.
+	runs []*stmtRun
+	cur  int
+	// portal is set for Describe('P') (the relay stores the row plan there)
+	// and Execute (the relay reads it).
+	portal *portal
+	// stmt is set for Describe('S'): the relay stores the statement's
+	// columns there.
+	stmt  *prepared
+	start time.Time
+}
+
+// stmtRun is one statement execution being recorded.
+type stmtRun struct {
+	rec     StatementRecord
+	outputs []pgsql.Lineage // lineage of result columns (analyzer)
+	masks   *maskSet        // nil: no masking for this statement
+	plan    *rowPlan        // current result's masking plan (relay)
+	done    bool
+}
+
+// prepared is a statement the client parsed, under the client's name.
+type prepared struct {
+	upName   string // the proxy's unique upstream name ("" for unnamed)
+	query    string
+	v        *verdict
+	descSent bool // client loop: a Describe('S') of it went upstream
+
+	cols    []colInfo             // relay: the statement's RowDescription
+	hasDesc bool                  // relay: cols is known
+	plans   map[string]cachedPlan // relay: plans by result formats
+}
+
+// portal is a portal the client bound, under the client's name.
+type portal struct {
+	upName    string
+	stmt      *prepared
+	formats   []int16 // Bind's result format codes
+	described bool    // client loop: a Describe('P') of it went upstream
+
+	cols    []colInfo // relay: the portal's RowDescription
+	hasDesc bool      // relay: cols is known
+	plan    *rowPlan  // relay: masking plan built from cols
+}
+
+func (ss *session) push(o *op) {
+	ss.opsMu.Lock()
+	ss.ops = append(ss.ops, o)
+	ss.opsMu.Unlock()
+}
+
+func (ss *session) head() *op {
+	ss.opsMu.Lock()
+	defer ss.opsMu.Unlock()
+	if len(ss.ops) == 0 {
+		return nil
+	}
+	return ss.ops[0]
+}
+
+func (ss *session) pop() *op {
+	ss.opsMu.Lock()
+	defer ss.opsMu.Unlock()
+	if len(ss.ops) == 0 {
+		return nil
+	}
+	o := ss.ops[0]
+	ss.ops[0] = nil
+	ss.ops = ss.ops[1:]
+	if len(ss.ops) == 0 {
+		ss.ops = ss.ops[:0:0]
+	}
+	return o
+}
+
+// skipToSync drops the ops the server skips after an extended-protocol
+// error: everything up to (not including) the next Sync. It returns them.
+func (ss *session) skipToSync() []*op {
+	ss.opsMu.Lock()
+	defer ss.opsMu.Unlock()
+	var dropped []*op
+	for len(ss.ops) > 0 && ss.ops[0].kind != 'S' {
+		dropped = append(dropped, ss.ops[0])
+		ss.ops[0] = nil
+		ss.ops = ss.ops[1:]
+	}
+	return dropped
+}
+
+func (ss *session) pending() int {
+	ss.opsMu.Lock()
+	defer ss.opsMu.Unlock()
+	return len(ss.ops)
+}

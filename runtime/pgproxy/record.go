@@ -1,0 +1,84 @@
+package pgproxy
+
+import (
+	"sync"
+	"time"
+
+	"github.com/mandatehq/mandate/model"
+	"github.com/mandatehq/mandate/runtime/pgsql"
+)
+
+// SessionRecord describes one client session. The proxy fills it before
+// SessionStart and does not change it afterwards.
+type SessionRecord struct {
+	// ID is unique per gateway process.
+	ID         string
+	Agent      string
+	Subject    string
+	Connection string
+	RemoteAddr string
+	TLS        bool
+	// ReadOnly is set when the session runs in read-only transactions upstream.
+	ReadOnly bool
+	Started  time.Time
+}
+
+// StatementRecord is one statement: what it was, the decision, and (in
+// Completed) its result.
+type StatementRecord struct {
+	// Seq numbers the statements of a session from 1.
+	Seq int64
+	// Protocol is "simple" or "extended".
+	Protocol string
+	// Statement is the analysis; nil when the text did not parse.
+	Statement *model.Statement
+	// red holds the raw statement text; only its redaction leaves the
+	// package. Executions of one prepared statement share it.
+	red      *redactor
+	Decision model.Decision
+	Decided  time.Time
+	Result   Result
+}
+
+// Redacted returns the statement text with every literal replaced by a
+// parameter ($1, $2...), the only form of the text a record may store. It
+// parses the text once per statement text (executions of a prepared
+// statement share the result); recorders should call it off the session's
+// goroutines.
+func (r *StatementRecord) Redacted() string {
+	if r.red == nil {
+		return ""
+	}
+	return r.red.get()
+}
+
+// redactor normalizes one statement text once.
+type redactor struct {
+	once sync.Once
+	text string
+	out  string
+}
+
+func (r *redactor) get() string {
+	r.once.Do(func() {
+		if s, err := pgsql.Normalize(r.text); err == nil {
+			r.out = s
+		}
+		r.text = ""
+	})
+	return r.out
+}
+
+// Result summarises what the statement returned.
+type Result struct {
+	// Tag is the CommandComplete tag ("SELECT 3"), empty on error.
+	Tag  string
+	Rows int64
+	// Bytes counts DataRow value bytes relayed to the client.
+	Bytes int64
+	// Masked counts values masked (column rules and detector findings).
+	Masked   int64
+	SQLState string
+	Error    string
+	Duration time.Duration
+}

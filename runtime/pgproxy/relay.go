@@ -1,0 +1,273 @@
+package pgproxy
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+)
+
+// maxUnflushedClientBytes makes the relay write to the client before the
+// upstream's read buffer is drained, so large results stream.
+const maxUnflushedClientBytes = 32 << 10
+
+// relay reads upstream messages until the upstream connection ends,
+// matches them to the ops the client loop queued, masks and records, and
+// writes them to the client. When the upstream goes away first it tells the
+// client (FATAL 08006) and closes both connections.
+func (ss *session) relay() {
+	err := ss.relayLoop()
+	if err != nil && !isConnError(err) {
+		ss.srv.cfg.Logger.Info("postgres relay", "session", ss.rec.ID, "err", err)
+	}
+	ss.setReason("upstream connection ended")
+	if !ss.fatalSent && !ss.closing.Load() {
+		_ = ss.client.SetWriteDeadline(time.Now().Add(time.Second))
+		_ = ss.sendClient(fatal(CodeConnectionFailure, "the upstream server closed the connection"))
+	}
+	// Complete what was in flight so every statement has a result record.
+	for o := ss.pop(); o != nil; o = ss.pop() {
+		for _, r := range o.runs {
+			ss.complete(o, r, "", "session ended before the statement completed")
+		}
+	}
+	ss.closeConns()
+}
+
+func (ss *session) relayLoop() error {
+	unflushed, buffered := 0, false
+	for {
+		msg, err := ss.fe.Receive()
+		if err != nil {
+			return err
+		}
+		out, send := ss.handleUpstream(msg)
+		if !send && (!buffered || ss.fe.ReadBufferLen() > 0) {
+			continue
+		}
+		ss.cwMu.Lock()
+		if send {
+			ss.be.Send(out)
+			buffered = true
+			if dr, ok := out.(*pgproto3.DataRow); ok {
+				for _, v := range dr.Values {
+					unflushed += len(v) + 4
+				}
+			}
+		}
+		var werr error
+		if ss.fe.ReadBufferLen() == 0 || unflushed >= maxUnflushedClientBytes {
+			werr = ss.be.Flush()
+			unflushed, buffered = 0, false
+		}
+		ss.cwMu.Unlock()
+		if werr != nil {
+			return werr
+		}
+		if ss.fatalSent {
+			return io.EOF
+		}
+	}
+}
+
+// handleUpstream updates the op queue for one upstream message and returns
+// what to send the client, if anything.
+func (ss *session) handleUpstream(msg pgproto3.BackendMessage) (pgproto3.BackendMessage, bool) {
+	o := ss.head()
+	switch m := msg.(type) {
+	case *pgproto3.ParseComplete, *pgproto3.BindComplete, *pgproto3.CloseComplete:
+		ss.pop()
+	case *pgproto3.ParameterDescription:
+		return m, o == nil || !o.hidden
+	case *pgproto3.RowDescription:
+		if o == nil {
+			return m, true
+		}
+		switch o.kind {
+		case 'Q':
+			if r := o.current(); r != nil {
+				r.plan = ss.buildPlan(columnsOf(m), r)
+			}
+		case 'D':
+			ss.pop()
+			if o.portal != nil {
+				o.portal.plan = nil
+				o.portal.cols = columnsOf(m)
+				o.portal.hasDesc = true
+			}
+			if o.stmt != nil {
+				o.stmt.cols, o.stmt.hasDesc, o.stmt.plans = columnsOf(m), true, nil
+			}
+			return m, !o.hidden
+		}
+	case *pgproto3.NoData:
+		if o != nil && o.kind == 'D' {
+			ss.pop()
+			if o.portal != nil {
+				o.portal.cols, o.portal.hasDesc, o.portal.plan = nil, true, nil
+			}
+			if o.stmt != nil {
+				o.stmt.cols, o.stmt.hasDesc, o.stmt.plans = nil, true, nil
+			}
+			return m, !o.hidden
+		}
+	case *pgproto3.DataRow:
+		if o == nil {
+			return m, true
+		}
+		r := o.current()
+		if r == nil {
+			if ss.masksFor(o) != nil {
+				// A result the proxy cannot attribute to a decided
+				// statement, in a session with masking: fail closed.
+				(&rowPlan{nullAll: true}).apply(m.Values)
+			}
+			return m, true
+		}
+		if o.kind == 'E' && r.plan == nil && r.masks != nil {
+			r.plan = ss.portalPlan(o.portal, r)
+		}
+		if r.masks != nil {
+			ss.lastMasks = r.masks
+		}
+		if r.plan != nil {
+			r.rec.Result.Masked += int64(r.plan.apply(m.Values))
+		}
+		r.rec.Result.Rows++
+		for _, v := range m.Values {
+			r.rec.Result.Bytes += int64(len(v))
+		}
+	case *pgproto3.CommandComplete:
+		ss.finishRun(o, string(m.CommandTag))
+	case *pgproto3.EmptyQueryResponse:
+		ss.finishRun(o, "")
+	case *pgproto3.PortalSuspended:
+		ss.finishRun(o, "suspended")
+	case *pgproto3.ErrorResponse:
+		return ss.onUpstreamError(o, m), true
+	case *pgproto3.ReadyForQuery:
+		if o != nil && (o.kind == 'Q' || o.kind == 'S') {
+			ss.pop()
+			for _, r := range o.runs {
+				ss.complete(o, r, "", "")
+			}
+		}
+	case *pgproto3.NoticeResponse:
+		return ss.maskNotice(o, m), true
+	case *pgproto3.BackendKeyData, *pgproto3.AuthenticationOk:
+		return nil, false
+	}
+	return msg, true
+}
+
+// current is the run the next result message belongs to.
+func (o *op) current() *stmtRun {
+	switch o.kind {
+	case 'Q':
+		if o.cur < len(o.runs) {
+			return o.runs[o.cur]
+		}
+	case 'E':
+		if len(o.runs) > 0 {
+			return o.runs[0]
+		}
+	}
+	return nil
+}
+
+// finishRun handles the end of one statement's result.
+func (ss *session) finishRun(o *op, tag string) {
+	if o == nil {
+		return
+	}
+	switch o.kind {
+	case 'Q':
+		if r := o.current(); r != nil {
+			ss.complete(o, r, tag, "")
+		}
+		o.cur++
+	case 'E':
+		ss.pop()
+		for _, r := range o.runs {
+			ss.complete(o, r, tag, "")
+		}
+	}
+}
+
+// onUpstreamError substitutes the denial for the error a denied
+// statement's stand-in produced, masks other errors, and updates the op
+// queue as the server does: a Query still owes ReadyForQuery; in the
+// extended protocol everything up to the next Sync is skipped.
+func (ss *session) onUpstreamError(o *op, m *pgproto3.ErrorResponse) pgproto3.BackendMessage {
+	sev := m.SeverityUnlocalized
+	if sev == "" {
+		sev = m.Severity
+	}
+	if sev == "FATAL" || sev == "PANIC" {
+		ss.fatalSent = true
+	}
+	var out *pgproto3.ErrorResponse
+	if o != nil && o.deny != nil && !ss.fatalSent {
+		out = o.deny
+	} else {
+		out = ss.maskError(o, m)
+	}
+	if o == nil {
+		return out
+	}
+	fail := func(oo *op, msg string) {
+		for _, r := range oo.runs {
+			if !r.done {
+				ss.complete(oo, r, "", msg)
+				r.rec.Result.SQLState = out.Code
+			}
+		}
+	}
+	switch o.kind {
+	case 'Q':
+		if r := o.current(); r != nil {
+			r.rec.Result.SQLState = out.Code
+			ss.complete(o, r, "", out.Message)
+		}
+		for _, r := range o.runs {
+			if !r.done {
+				ss.complete(o, r, "", "not executed: an earlier statement failed")
+			}
+		}
+		o.cur = len(o.runs)
+	case 'S':
+		// An error at Sync (a failed implicit commit): ReadyForQuery follows.
+	default:
+		ss.pop()
+		if r := o.current(); r != nil {
+			r.rec.Result.SQLState = out.Code
+		}
+		fail(o, out.Message)
+		for _, d := range ss.skipToSync() {
+			fail(d, "not executed: an earlier message of the batch failed")
+		}
+	}
+	return out
+}
+
+// complete records a run's result once.
+func (ss *session) complete(o *op, r *stmtRun, tag, errMsg string) {
+	if r.done {
+		return
+	}
+	r.done = true
+	r.rec.Result.Tag = tag
+	r.rec.Result.Error = errMsg
+	if !o.start.IsZero() {
+		r.rec.Result.Duration = time.Since(o.start)
+	}
+	ss.srv.cfg.Recorder.Completed(context.Background(), &ss.rec, &r.rec)
+}
+
+func isConnError(err error) bool {
+	var oe *net.OpError
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) || errors.As(err, &oe)
+}

@@ -1,0 +1,199 @@
+package pgproxy
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/mandatehq/mandate/model"
+)
+
+// session is one client connection and its upstream connection.
+//
+// Ownership: the serveConn goroutine owns client and up and closes both
+// (through closeConns) before it returns. It runs the client loop itself
+// and starts exactly one relay goroutine, which it waits for. Fields under
+// "client loop" are touched only by the serveConn goroutine; fields under
+// "relay" only by the relay goroutine; the rest are guarded as noted.
+type session struct {
+	srv       *Server
+	client    net.Conn // raw or TLS client connection
+	be        *pgproto3.Backend
+	principal *Principal
+	conn      *model.Connection // the policy connection, as of connect time
+	params    map[string]string // startup parameters relayed upstream
+	rec       SessionRecord
+	key       cancelKey
+	slot      bool // holds one of srv.slots
+	started   bool // SessionStart recorded
+
+	up       net.Conn
+	fe       *pgproto3.Frontend
+	upCancel upstreamCancel
+
+	// client loop
+	stmts       map[string]*prepared
+	portals     map[string]*portal
+	sqlPrepared map[string]*sqlObject // SQL-level PREPARE
+	cursors     map[string]*sqlObject // SQL-level DECLARE
+	seq         int64
+	names       uint64
+	unflushed   int // messages sent upstream since the last flush
+	unflushedB  int // CopyData bytes sent upstream since the last flush
+
+	// relay
+	fatalSent bool
+	lastMasks *maskSet // masking of the latest masked result, for notices
+
+	cwMu sync.Mutex // serialises writes to the client (be.Send/Flush)
+
+	opsMu sync.Mutex
+	ops   []*op // responses the upstream owes, oldest first
+
+	closing   atomic.Bool // the client side ended first: the relay stays quiet
+	closeOnce sync.Once
+	reasonMu  sync.Mutex
+	reason    string // why the session ended, first writer wins
+}
+
+// serveConn runs one client connection to its end.
+func (s *Server) serveConn(raw net.Conn) {
+	defer raw.Close()
+	_ = raw.SetDeadline(time.Now().Add(HandshakeTimeout))
+	a, err := s.admit(raw)
+	if err != nil || a == nil {
+		if err != nil {
+			s.cfg.Logger.Debug("postgres client not admitted", "remote", raw.RemoteAddr().String(), "err", err)
+		}
+		return
+	}
+	ss := s.newSession(a.conn)
+	ctx, cancel := context.WithTimeout(s.ctx, HandshakeTimeout)
+	err = ss.authenticate(ctx, a)
+	if err == nil {
+		err = ss.dial(ctx)
+	}
+	cancel()
+	defer ss.finish()
+	if err != nil {
+		ss.setReason("startup failed: " + err.Error())
+		var re *refusedError
+		if !errors.As(err, &re) {
+			s.cfg.Logger.Info("postgres session startup", "remote", raw.RemoteAddr().String(), "err", err)
+		}
+		return
+	}
+	_ = raw.SetDeadline(time.Time{})
+	ss.forward()
+}
+
+func (s *Server) newSession(client net.Conn) *session {
+	ss := &session{
+		srv: s, client: client,
+		stmts: map[string]*prepared{}, portals: map[string]*portal{},
+		sqlPrepared: map[string]*sqlObject{}, cursors: map[string]*sqlObject{},
+	}
+	ss.be = pgproto3.NewBackend(client, client)
+	ss.be.SetMaxBodyLen(s.cfg.MaxMessageSize)
+	return ss
+}
+
+// forward runs the client loop here and the relay in a second goroutine
+// until either side ends, then tears both down.
+func (ss *session) forward() {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ss.relay()
+	}()
+	err := ss.clientLoop()
+	switch {
+	case err == nil:
+		ss.setReason("client terminated")
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
+		ss.setReason("client disconnected")
+	default:
+		ss.setReason(err.Error())
+	}
+	ss.closing.Store(true)
+	if ss.pending() > 0 && ss.srv.ctx.Err() == nil {
+		// The client left mid-query: cancel it upstream before closing.
+		ctx, cancel := context.WithTimeout(ss.srv.ctx, CancelTimeout)
+		_ = ss.upCancel.send(ctx)
+		cancel()
+	}
+	if ss.up != nil {
+		_ = ss.up.SetWriteDeadline(time.Now().Add(time.Second))
+		ss.fe.Send(&pgproto3.Terminate{})
+		_ = ss.fe.Flush()
+	}
+	ss.closeConns()
+	<-done
+}
+
+// finish releases what the session holds; called once by serveConn.
+func (ss *session) finish() {
+	ss.closeConns()
+	if ss.slot {
+		<-ss.srv.slots
+	}
+	if ss.key != (cancelKey{}) {
+		ss.srv.unregister(ss)
+	}
+	if ss.started {
+		ss.srv.cfg.Recorder.SessionEnd(context.Background(), &ss.rec, ss.getReason())
+	}
+}
+
+// closeConns closes both connections; safe to call many times from any
+// goroutine.
+func (ss *session) closeConns() {
+	ss.closeOnce.Do(func() {
+		ss.client.Close()
+		if ss.up != nil {
+			ss.up.Close()
+		}
+	})
+}
+
+// shutdown ends the session from outside (Server.Close).
+func (ss *session) shutdown(reason string) {
+	ss.setReason(reason)
+	ss.closing.Store(true)
+	ss.cwMu.Lock()
+	_ = ss.client.SetWriteDeadline(time.Now().Add(time.Second))
+	ss.be.Send(fatal(CodeAdminShutdown, "terminating connection: the mandate gateway is shutting down"))
+	_ = ss.be.Flush()
+	ss.cwMu.Unlock()
+	ss.closeConns()
+}
+
+func (ss *session) setReason(r string) {
+	ss.reasonMu.Lock()
+	if ss.reason == "" {
+		ss.reason = r
+	}
+	ss.reasonMu.Unlock()
+}
+
+func (ss *session) getReason() string {
+	ss.reasonMu.Lock()
+	defer ss.reasonMu.Unlock()
+	return ss.reason
+}
+
+// sendClient writes msgs to the client now, from any goroutine.
+func (ss *session) sendClient(msgs ...pgproto3.BackendMessage) error {
+	ss.cwMu.Lock()
+	defer ss.cwMu.Unlock()
+	for _, m := range msgs {
+		ss.be.Send(m)
+	}
+	return ss.be.Flush()
+}

@@ -1,0 +1,3 @@
+group "oncall" {
+  members = ["oncall@example.com"]
+}

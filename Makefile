@@ -47,8 +47,8 @@ bin/actionlint:
 	@mkdir -p bin
 	GOBIN="$(CURDIR)/bin" GOFLAGS=-mod=mod $(GO) install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
 
-demo: build ## validate, compile, sign, verify and explain examples/quickstart
-	./scripts/demo.sh
+demo: build ## the quickstart end to end: compile, sign, explain, then the gateway on local PostgreSQL
+	MANDATE=$(BIN) ./scripts/demo.sh
 
 clean:
 	rm -rf bin build

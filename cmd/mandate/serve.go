@@ -25,7 +25,8 @@ func newServeCmd() *cobra.Command {
 		Short: "Run the gateway (or, with --check, validate its configuration)",
 		Long: `serve runs the mandate gateway described by a gateway.hcl file: it loads
 signed policy bundles hot, decides every statement agents run, and serves the
-HTTP API (/healthz, /readyz, /metrics, /v1/bundle, /v1/decide, /v1/token).
+HTTP API (/healthz, /readyz, /metrics, /v1/bundle, /v1/decide, /v1/token, and
+the auditor routes /v1/sessions and /v1/audit/*, for humans with an OIDC token).
 With --check it validates the configuration, its keys and certificates, and
 exits: 0 when valid, 1 when not. See docs/gateway.md.`,
 		Args: cobra.NoArgs,

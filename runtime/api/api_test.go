@@ -51,7 +51,7 @@ func newServer(t *testing.T, activate bool) (*httptest.Server, *activation.Manag
 		}
 		return &api.TokenResponse{Token: "session", Agent: "a", ExpiresAt: time.Now().Add(time.Minute)}, nil
 	})
-	srv := httptest.NewServer(api.New(api.Deps{Bundles: m, Gatherer: reg, Tokens: tokens, Logger: log}))
+	srv := httptest.NewServer(api.New(api.Deps{Bundles: m, Gatherer: reg, Tokens: tokens, Logger: log, OpenDryRun: true}))
 	t.Cleanup(srv.Close)
 	return srv, m
 }

@@ -12,6 +12,8 @@ import (
 
 	"github.com/mandatehq/mandate/model"
 	"github.com/mandatehq/mandate/runtime/activation"
+	"github.com/mandatehq/mandate/runtime/audit"
+	"github.com/mandatehq/mandate/runtime/chain"
 )
 
 // Request body limits.
@@ -55,6 +57,20 @@ type Deps struct {
 	Logger *slog.Logger
 	// Now is the clock of dry runs; nil uses time.Now.
 	Now func() time.Time
+
+	// Humans authenticates approvers, reviewers and auditors; nil (no
+	// issuer configured) refuses every authenticated route.
+	Humans Authenticator
+	// OpenDryRun serves GET /v1/bundle and POST /v1/decide without a
+	// token. Off (the default), they need a human with any API role.
+	OpenDryRun bool
+	// Record serves the auditor routes; nil answers them 503.
+	Record Record
+	// UsageKey signs GET /v1/audit/usage (the gateway's record key).
+	UsageKey *chain.Key
+	// VerifyKeys are the trusted keys of GET /v1/audit/verify; empty uses
+	// the keys recorded in the store.
+	VerifyKeys audit.KeySet
 }
 
 // Server is the API's http.Handler.
@@ -78,9 +94,23 @@ func New(deps Deps) *Server {
 	if deps.Gatherer != nil {
 		s.mux.Handle("GET /metrics", promhttp.HandlerFor(deps.Gatherer, promhttp.HandlerOpts{}))
 	}
-	s.mux.HandleFunc("GET /v1/bundle", s.bundle)
-	s.mux.HandleFunc("POST /v1/decide", s.decide)
+	dryRun := func(h http.HandlerFunc) http.HandlerFunc {
+		if deps.OpenDryRun {
+			return h
+		}
+		return s.requireRole(h)
+	}
+	s.mux.HandleFunc("GET /v1/bundle", dryRun(s.bundle))
+	s.mux.HandleFunc("POST /v1/decide", dryRun(s.decide))
 	s.mux.HandleFunc("POST /v1/token", s.token)
+	s.mux.HandleFunc("GET /v1/whoami", s.requireRole(s.whoami, RoleAdmin, RoleApprover, RoleAuditor, RoleReviewer))
+	auditor := func(h http.HandlerFunc) http.HandlerFunc { return s.requireRole(h, RoleAuditor) }
+	s.mux.HandleFunc("GET /v1/sessions", auditor(s.sessions))
+	s.mux.HandleFunc("GET /v1/sessions/{id}", auditor(s.session))
+	s.mux.HandleFunc("GET /v1/sessions/{id}/asciicast", auditor(s.asciicast))
+	s.mux.HandleFunc("GET /v1/audit/usage", auditor(s.usage))
+	s.mux.HandleFunc("GET /v1/audit/verify", auditor(s.verify))
+	s.mux.HandleFunc("GET /v1/audit/export", auditor(s.export))
 	return s
 }
 
@@ -93,7 +123,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(&statusSniffer{ResponseWriter: w}, r)
 		return
 	}
-	h.ServeHTTP(w, r)
+	// The mux itself dispatches, so that r.PathValue works.
+	s.mux.ServeHTTP(w, r)
 }
 
 // statusSniffer turns the mux's plain-text 404/405 into problem JSON.
@@ -122,6 +153,11 @@ func (s *statusSniffer) Write(b []byte) (int, error) {
 		s.WriteHeader(http.StatusNotFound)
 	}
 	return len(b), nil // the mux's text body is dropped
+}
+
+// GET /v1/whoami: the authenticated human, groups and roles.
+func (s *Server) whoami(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, HumanFrom(r.Context()))
 }
 
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {

@@ -29,6 +29,8 @@ type Config struct {
 	// LogLevel is debug, info, warn or error. Default "info".
 	LogLevel string
 	Listen   Listen
+	// API configures who may call the HTTP API.
+	API API
 	// TLS is nil when the file has no tls block: the gateway then creates a
 	// self-signed certificate in StateDir.
 	TLS    *TLS
@@ -55,6 +57,15 @@ type Listen struct {
 	// SSH is the SSH listener. Default off.
 	SSH       string
 	DeclRange hcl.Range
+}
+
+// API configures the HTTP API's authentication.
+type API struct {
+	// OpenDryRun serves GET /v1/bundle and POST /v1/decide without a
+	// token. Default false: they need a human OIDC token whose groups hold
+	// any API role. Health, readiness and metrics are always open.
+	OpenDryRun bool
+	DeclRange  hcl.Range
 }
 
 // TLS names the gateway's certificate and key (PEM files).

@@ -29,6 +29,7 @@ func TestLoadFull(t *testing.T) {
 		StateDir: filepath.Join(dir, "var/state"),
 		LogLevel: "debug",
 		Listen:   Listen{API: "127.0.0.1:8080", Postgres: "127.0.0.1:15432", SSH: "127.0.0.1:2222"},
+		API:      API{OpenDryRun: true},
 		TLS:      &TLS{Cert: filepath.Join(dir, "tls/gateway.crt"), Key: filepath.Join(dir, "tls/gateway.key")},
 		Bundle: Bundle{
 			Source: "file://build/bundle.tar.gz",

@@ -19,6 +19,7 @@ var rootSchema = &hcl.BodySchema{
 	},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "listen"},
+		{Type: "api"},
 		{Type: "tls"},
 		{Type: "bundle"},
 		{Type: "issuer", LabelNames: []string{"name"}},
@@ -89,6 +90,8 @@ func Parse(src []byte, filename string) (*Config, hcl.Diagnostics) {
 		switch block.Type {
 		case "listen":
 			cfg.Listen, moreDiags = decodeListenBlock(ctx, block)
+		case "api":
+			cfg.API, moreDiags = decodeAPIBlock(ctx, block)
 		case "tls":
 			cfg.TLS, moreDiags = decodeTLSBlock(ctx, block)
 		case "bundle":

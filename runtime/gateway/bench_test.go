@@ -139,6 +139,7 @@ listen {
   api           = "127.0.0.1:0"
   api_plaintext = true
 }
+api { open_dry_run = true }
 bundle {
   source           = "file://bundle.tar.gz"
   verification_key = "keys/bundle.pub"

@@ -19,6 +19,7 @@ import (
 	"github.com/mandatehq/mandate/runtime/activation"
 	"github.com/mandatehq/mandate/runtime/api"
 	"github.com/mandatehq/mandate/runtime/bundlesrc"
+	"github.com/mandatehq/mandate/runtime/chain"
 	"github.com/mandatehq/mandate/runtime/config"
 	"github.com/mandatehq/mandate/runtime/decision"
 	"github.com/mandatehq/mandate/runtime/identity"
@@ -59,6 +60,8 @@ type Gateway struct {
 	pg       *pgproxy.Server
 	store    store.Store
 	rec      *recorder.Recorder
+	// recKey signs the record's checkpoints and the usage exports.
+	recKey *chain.Key
 
 	// Set by Start, used by Shutdown.
 	cancel  context.CancelFunc
@@ -111,30 +114,47 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		return nil, err
 	}
 	matchers := &matcherCache{}
-	deps := api.Deps{Bundles: g.mgr, Gatherer: g.reg, Logger: g.log}
-	if len(cfg.Issuers) > 0 {
-		deps.Tokens = &tokenExchanger{verifier: verifier, sessions: sessions, policy: g.mgr.Policy, matchers: matchers}
+	if cfg.Listen.Postgres != "" || cfg.Listen.API != "" {
+		// The API's auditor routes read the record the listeners write.
+		rec, err := g.openRecorder(context.Background())
+		switch {
+		case err != nil && cfg.Listen.Postgres != "":
+			return nil, err
+		case err != nil:
+			// Without a recording listener the record is only read:
+			// serve the rest of the API, the auditor routes answer 503.
+			g.log.Error("record store unavailable: the API's auditor routes are off", "error", err.Error())
+		case cfg.Listen.Postgres != "":
+			if err := g.setupPostgres(verifier, matchers, rec); err != nil {
+				g.closeRecorder()
+				return nil, err
+			}
+		}
 	}
 	g.api = &http.Server{
-		Handler:           api.New(deps),
+		Handler:           api.New(g.apiDeps(verifier, sessions, matchers)),
 		ReadHeaderTimeout: apiReadHeaderTimeout,
 		ReadTimeout:       apiReadTimeout,
 		WriteTimeout:      apiWriteTimeout,
 		IdleTimeout:       apiIdleTimeout,
 		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
 	}
-	if cfg.Listen.Postgres != "" {
-		rec, err := g.openRecorder(context.Background())
-		if err != nil {
-			return nil, err
-		}
-		if err := g.setupPostgres(verifier, matchers, rec); err != nil {
-			g.closeRecorder()
-			return nil, err
-		}
-	}
 	g.registerSessions()
 	return g, nil
+}
+
+// apiDeps wires the API to the bundle, the issuers (agents' token
+// exchange and humans' authentication) and the record.
+func (g *Gateway) apiDeps(verifier *identity.Verifier, sessions *identity.SessionIssuer, matchers *matcherCache) api.Deps {
+	deps := api.Deps{Bundles: g.mgr, Gatherer: g.reg, Logger: g.log, OpenDryRun: g.cfg.API.OpenDryRun, UsageKey: g.recKey}
+	if len(g.cfg.Issuers) > 0 {
+		deps.Tokens = &tokenExchanger{verifier: verifier, sessions: sessions, policy: g.mgr.Policy, matchers: matchers}
+		deps.Humans = &api.OIDCHumans{Verifier: verifier, Policy: g.mgr.Policy}
+	}
+	if g.store != nil {
+		deps.Record = g.store
+	}
+	return deps
 }
 
 // setupTLS loads the tls block's certificate, or makes a self-signed one.

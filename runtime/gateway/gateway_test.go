@@ -43,6 +43,7 @@ listen {
   api           = "127.0.0.1:0"
   api_plaintext = true
 }
+api { open_dry_run = true }
 bundle {
   source           = "file://build/bundle.tar.gz"
   verification_key = "keys/bundle.pub"
@@ -128,6 +129,7 @@ listen {
   api           = "127.0.0.1:0"
   api_plaintext = true
 }
+api { open_dry_run = true }
 bundle {
   source           = "%s/bundle.tar.gz"
   verification_key = "keys/bundle.pub"
@@ -158,6 +160,7 @@ listen {
   api           = "127.0.0.1:0"
   api_plaintext = true
 }
+api { open_dry_run = true }
 bundle {
   source           = "file://bundle.tar.gz"
   verification_key = "keys/bundle.pub"
@@ -243,6 +246,7 @@ func TestSelfSignedTLS(t *testing.T) {
 	s.WritePublic(t, dir, "keys/bundle.pub")
 	cfg := writeConfig(t, dir, `
 listen { api = "127.0.0.1:0" }
+api { open_dry_run = true }
 bundle {
   source           = "file://missing.tar.gz"
   verification_key = "keys/bundle.pub"
@@ -280,6 +284,7 @@ listen {
   api           = "127.0.0.1:0"
   api_plaintext = true
 }
+api { open_dry_run = true }
 bundle {
   source           = "file://bundle.tar.gz"
   verification_key = "keys/bundle.pub"
@@ -317,6 +322,7 @@ listen {
   api           = "127.0.0.1:0"
   api_plaintext = true
 }
+api { open_dry_run = true }
 bundle {
   source           = "file://bundle.tar.gz"
   verification_key = "keys/bundle.pub"

@@ -2,10 +2,6 @@ package gateway_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,7 +17,7 @@ import (
 	"github.com/mandatehq/mandate/runtime/bundlesrc"
 	"github.com/mandatehq/mandate/runtime/config"
 	"github.com/mandatehq/mandate/runtime/gateway"
-	"github.com/mandatehq/mandate/runtime/identity"
+	gt "github.com/mandatehq/mandate/runtime/gateway/gatewaytest"
 )
 
 func init() {
@@ -135,51 +131,21 @@ func writeAtomic(t *testing.T, path string, data []byte) {
 	}
 }
 
-// oidcIssuer is an OIDC provider served by httptest: real discovery, a real
-// JWKS and real ES256-signed tokens.
+// oidcIssuer is gatewaytest.Issuer with the short names these tests use.
 type oidcIssuer struct {
+	*gt.Issuer
 	srv *httptest.Server
-	key *ecdsa.PrivateKey
-	kid string
 }
 
 func newIssuer(t *testing.T) *oidcIssuer {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kid, err := identity.KeyID(&key.PublicKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	jwks, err := identity.JWKS(&key.PublicKey, kid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	is := &oidcIssuer{key: key, kid: kid}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, _ *http.Request) {
-		json.NewEncoder(w).Encode(map[string]any{
-			"issuer": is.srv.URL, "jwks_uri": is.srv.URL + "/jwks",
-			"authorization_endpoint": is.srv.URL + "/auth", "token_endpoint": is.srv.URL + "/token",
-			"response_types_supported": []string{"id_token"}, "subject_types_supported": []string{"public"},
-			"id_token_signing_alg_values_supported": []string{"ES256"},
-		})
-	})
-	mux.HandleFunc("/jwks", func(w http.ResponseWriter, _ *http.Request) { w.Write(jwks) })
-	is.srv = httptest.NewTLSServer(mux)
-	t.Cleanup(is.srv.Close)
-	return is
+	is := gt.NewIssuer(t)
+	return &oidcIssuer{Issuer: is, srv: is.Server}
 }
 
 func (is *oidcIssuer) token(t *testing.T, subject, audience string, ttl time.Duration) string {
 	t.Helper()
-	tok, err := identity.IssueToken(is.key, is.kid, is.srv.URL, subject, audience, ttl, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+	return is.Token(t, subject, audience, ttl, nil)
 }
 
 func hcl(format string, args ...any) string { return fmt.Sprintf(format, args...) }

@@ -54,6 +54,7 @@ listen {
   api_plaintext = true
   postgres      = "127.0.0.1:0"
 }
+api { open_dry_run = true }
 bundle {
   source           = "file://bundle.tar.gz"
   verification_key = "keys/bundle.pub"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/mandatehq/mandate/runtime/chain"
 	"github.com/mandatehq/mandate/runtime/pgproxy"
 	"github.com/mandatehq/mandate/runtime/recorder"
 	"github.com/mandatehq/mandate/runtime/recorder/pgrecord"
@@ -20,10 +21,16 @@ func (g *Gateway) openRecorder(ctx context.Context) (pgproxy.Recorder, error) {
 		// The DSN is a secret: name the backend, not the target.
 		return nil, fmt.Errorf("opening the record store (%s): %w", storeKind(sc.Postgres), err)
 	}
+	key, err := chain.LoadOrCreateKey(g.cfg.StateDir)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("loading the record key: %w", err)
+	}
 	rec, err := recorder.New(ctx, st, recorder.Config{
 		Durability: sc.Durability,
 		Retention:  sc.Retention,
 		StateDir:   g.cfg.StateDir,
+		Key:        key,
 	})
 	if err != nil {
 		st.Close()
@@ -34,7 +41,7 @@ func (g *Gateway) openRecorder(ctx context.Context) (pgproxy.Recorder, error) {
 		st.Close()
 		return nil, fmt.Errorf("registering recorder metrics: %w", err)
 	}
-	g.store, g.rec = st, rec
+	g.store, g.rec, g.recKey = st, rec, key
 	g.log.Info("recording to store", "backend", storeKind(sc.Postgres), "durability", sc.Durability, "instance", rec.Gateway())
 	return pgrecord.New(rec, func() string { return g.mgr.Status().Revision }, g.log), nil
 }

@@ -7,6 +7,10 @@ listen {
   ssh      = "127.0.0.1:2222"
 }
 
+api {
+  open_dry_run = true
+}
+
 tls {
   cert = "tls/gateway.crt"
   key  = "tls/gateway.key"

@@ -91,7 +91,11 @@ func (s *Server) upstreamConfig(c *model.Connection, params map[string]string, r
 	}
 	mode := c.TLSMode
 	if mode == "" {
-		mode = "prefer"
+		mode = "verify-full" // the compiler's default too; never a silent downgrade
+	}
+	if mode == "require" && c.TLSCA != nil {
+		// libpq: require with a root certificate verifies like verify-ca.
+		mode = "verify-ca"
 	}
 	kv := []string{
 		"host=" + quoteConnValue(host), "port=" + quoteConnValue(port),

@@ -54,8 +54,9 @@ type Policy interface {
 
 // Analyzer splits a query string into statements with the real PostgreSQL
 // parser; *pgsql.Analyzer implements it. An error (the string does not
-// parse) denies the whole string. Default: pgsql.NewAnalyzer (cached) with
-// the pinned search_path.
+// parse) denies the whole string. Each Analyzed must carry its Redacted
+// text: it is the only statement text the proxy hands the Recorder.
+// Default: pgsql.NewAnalyzer (cached) with the pinned search_path.
 type Analyzer interface {
 	Analyze(sql string) ([]*pgsql.Analyzed, error)
 }

@@ -30,7 +30,6 @@ type verdict struct {
 	masking  bool       // some statement has masking
 	deny     *pgproto3.ErrorResponse
 	revision string
-	reds     []*redactor // per statement, made on first record
 }
 
 // sqlObject is a PREPAREd statement or a DECLAREd cursor, tracked so that
@@ -281,13 +280,7 @@ func (ss *session) record(v *verdict, protocol string) ([]*stmtRun, *pgproto3.Er
 		if i < len(v.stmts) {
 			an := v.stmts[i]
 			r.rec.Statement = &an.Statement
-			if v.reds == nil {
-				v.reds = make([]*redactor, len(v.stmts))
-			}
-			if v.reds[i] == nil {
-				v.reds[i] = &redactor{text: an.Text}
-			}
-			r.rec.red = v.reds[i]
+			r.rec.redacted = an.Redacted
 			r.outputs = an.Outputs
 		}
 		if i < len(v.masks) {

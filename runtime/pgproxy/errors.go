@@ -62,13 +62,15 @@ func denial(d model.Decision) *pgproto3.ErrorResponse {
 	if d.Source != nil && d.Source.File != "" {
 		msg += fmt.Sprintf(" (rule %s:%d)", d.Source.File, d.Source.Line)
 	}
+	// The policy's hint says who approves a requestable statement; there is
+	// no approvals workflow in the gateway yet, so no command is invented here.
 	hint := d.Hint
 	if hint == "" {
 		switch {
 		case d.Result == model.NeedsApproval && d.Requestable != "":
-			hint = fmt.Sprintf("Request approval for role %q: mandate approvals request --role %s", d.Requestable, d.Requestable)
+			hint = fmt.Sprintf("This statement is requestable with approval under role %q; ask that role's approvers.", d.Requestable)
 		case d.Result == model.NeedsApproval:
-			hint = "Request approval: mandate approvals request"
+			hint = "This statement needs a human's approval."
 		default:
 			hint = "Ask the policy owners for a grant that covers this statement, or run `mandate explain`."
 		}

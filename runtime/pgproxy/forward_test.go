@@ -82,7 +82,7 @@ func TestDenied(t *testing.T) {
 				wantHint string
 			}{
 				{"SELECT * FROM " + secret, "permission denied by policy: no grant covers select on " + secret + " (rule roles.hcl:7)", "mandate explain"},
-				{"SELECT * FROM " + appr, "statement needs approval", "mandate approvals request --role writer"},
+				{"SELECT * FROM " + appr, "statement needs approval", "requestable with approval"},
 				{"SELECT * FROM " + ok + " ; SELECT * FROM " + secret, "permission denied", ""},
 				{"SELEC garbage", "does not parse", ""},
 				{"SET ROLE postgres", "permission denied", ""},

@@ -125,7 +125,7 @@ func TestRealPolicy(t *testing.T) {
 		sql  string
 		want string // in the message or hint
 	}{
-		{"UPDATE " + orders + " SET status = 'x'", "approvals request"},
+		{"UPDATE " + orders + " SET status = 'x'", "requestable with approval"},
 		{"INSERT INTO " + customers + " (id) VALUES (2)", "permission denied"},
 		{"SELECT id FROM " + customers + " WHERE ssn = '123-45-6789'", ""},
 		{"SET default_transaction_read_only = off", ""},

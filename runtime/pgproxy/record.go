@@ -1,11 +1,9 @@
 package pgproxy
 
 import (
-	"sync"
 	"time"
 
 	"github.com/mandatehq/mandate/model"
-	"github.com/mandatehq/mandate/runtime/pgsql"
 )
 
 // SessionRecord describes one client session. The proxy fills it before
@@ -32,42 +30,19 @@ type StatementRecord struct {
 	Protocol string
 	// Statement is the analysis; nil when the text did not parse.
 	Statement *model.Statement
-	// red holds the raw statement text; only its redaction leaves the
-	// package. Executions of one prepared statement share it.
-	red      *redactor
+	// redacted is the analyzer's normalized text (pgsql.Analyzed.Redacted).
+	redacted string
 	Decision model.Decision
 	Decided  time.Time
 	Result   Result
 }
 
 // Redacted returns the statement text with every literal replaced by a
-// parameter ($1, $2...), the only form of the text a record may store. It
-// parses the text once per statement text (executions of a prepared
-// statement share the result); recorders should call it off the session's
-// goroutines.
-func (r *StatementRecord) Redacted() string {
-	if r.red == nil {
-		return ""
-	}
-	return r.red.get()
-}
-
-// redactor normalizes one statement text once.
-type redactor struct {
-	once sync.Once
-	text string
-	out  string
-}
-
-func (r *redactor) get() string {
-	r.once.Do(func() {
-		if s, err := pgsql.Normalize(r.text); err == nil {
-			r.out = s
-		}
-		r.text = ""
-	})
-	return r.out
-}
+// parameter ($1, $2...), the only form of the text a record may store. The
+// analyzer computed it once per cached analysis (pgsql.Analyzed.Redacted):
+// calling it costs nothing and never parses. Empty when the text did not
+// parse or normalize.
+func (r *StatementRecord) Redacted() string { return r.redacted }
 
 // Result summarises what the statement returned.
 type Result struct {

@@ -34,6 +34,7 @@ func (ss *session) relay() {
 			ss.complete(o, r, "", "session ended before the statement completed")
 		}
 	}
+	ss.recordCompleted()
 	ss.closeConns()
 }
 
@@ -59,13 +60,19 @@ func (ss *session) relayLoop() error {
 			}
 		}
 		var werr error
+		flushed := false
 		if ss.fe.ReadBufferLen() == 0 || unflushed >= maxUnflushedClientBytes {
 			werr = ss.be.Flush()
-			unflushed, buffered = 0, false
+			unflushed, buffered, flushed = 0, false, true
 		}
 		ss.cwMu.Unlock()
 		if werr != nil {
 			return werr
+		}
+		if flushed || len(ss.completed) >= maxPendingCompleted {
+			// Results are recorded once the client has them: recording is
+			// off the client's round trip.
+			ss.recordCompleted()
 		}
 		if ss.fatalSent {
 			return io.EOF
@@ -253,7 +260,12 @@ func (ss *session) onUpstreamError(o *op, m *pgproto3.ErrorResponse) pgproto3.Ba
 	return out
 }
 
-// complete records a run's result once.
+// maxPendingCompleted bounds the results the relay holds back until its
+// next write to the client.
+const maxPendingCompleted = 64
+
+// complete ends a run once; recordCompleted records its result after the
+// relay's next write to the client.
 func (ss *session) complete(o *op, r *stmtRun, tag, errMsg string) {
 	if r.done {
 		return
@@ -264,7 +276,17 @@ func (ss *session) complete(o *op, r *stmtRun, tag, errMsg string) {
 	if !o.start.IsZero() {
 		r.rec.Result.Duration = time.Since(o.start)
 	}
-	ss.srv.cfg.Recorder.Completed(context.Background(), &ss.rec, &r.rec)
+	ss.completed = append(ss.completed, r)
+}
+
+// recordCompleted records the results of the runs complete ended, in
+// order. Only the relay goroutine calls it.
+func (ss *session) recordCompleted() {
+	for i, r := range ss.completed {
+		ss.srv.cfg.Recorder.Completed(context.Background(), &ss.rec, &r.rec)
+		ss.completed[i] = nil
+	}
+	ss.completed = ss.completed[:0]
 }
 
 func isConnError(err error) bool {

@@ -51,6 +51,10 @@ type session struct {
 	fatalSent bool
 	lastMasks *maskSet // masking of the latest masked result, for notices
 
+	// completed are runs whose result the relay records after its next
+	// write to the client.
+	completed []*stmtRun
+
 	cwMu sync.Mutex // serialises writes to the client (be.Send/Flush)
 
 	opsMu sync.Mutex

@@ -54,6 +54,10 @@ func (o Options) defaultSchema() string {
 type Analyzed struct {
 	// Text is this statement's own text, trimmed.
 	Text string
+	// Redacted is Text with every literal replaced by a $n parameter
+	// (pg_query normalization): the only form of the text a record may
+	// store. Empty when normalization failed.
+	Redacted string
 	// Statement is what the policy decides.
 	Statement model.Statement
 	// Outputs is the lineage of each result column of a SELECT, VALUES,
@@ -136,6 +140,9 @@ func analyze(sql string, opts Options) (*analysis, error) {
 			return nil, fmt.Errorf("fingerprinting statement: %w", err)
 		}
 		an.Statement.Fingerprint = fp
+		// Normalized here, once per cached analysis, so that recording a
+		// statement never parses it again.
+		an.Redacted, _ = Normalize(text)
 		if an.Prepared != nil {
 			an.Prepared.Statement.Fingerprint, _ = pg_query.Fingerprint(an.Prepared.Text)
 		}
@@ -179,7 +186,7 @@ func (a *Analyzed) ResolveExecute(prepared *Analyzed) *Analyzed {
 	if prepared == nil {
 		return a
 	}
-	r := &Analyzed{Text: a.Text, Name: a.Name, ReadWrite: prepared.ReadWrite}
+	r := &Analyzed{Text: a.Text, Redacted: a.Redacted, Name: a.Name, ReadWrite: prepared.ReadWrite}
 	in := prepared.Statement
 	r.Writes = union([]Lineage{prepared.Writes, a.Writes})
 	if prepared.Prepared != nil {

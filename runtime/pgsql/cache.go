@@ -2,11 +2,9 @@ package pgsql
 
 import (
 	"container/list"
-	"strconv"
 	"strings"
 	"sync"
-
-	pg_query "github.com/pganalyze/pg_query_go/v6"
+	"unicode/utf8"
 )
 
 // DefaultCacheEntries is the Analyzer cache size when none is given.
@@ -19,8 +17,11 @@ const maxCachedText = 16 << 10
 // every session of a gateway that shares one search path. It caches by exact
 // text (the extended protocol, repeated simple queries) and, for a single
 // SELECT/INSERT/UPDATE/DELETE/MERGE whose analysis does not depend on any
-// literal, by shape: the token stream with its literals left out, so pgbench
-// -S in simple mode (a new integer each time) parses once. The returned
+// literal, by shape: the text with its literal values left out (see
+// shapeKey), so pgbench -S in simple mode (a new integer each time) parses
+// once. Texts sharing a shape share Statement, Outputs, Writes, DecisionKey
+// and Redacted: only literal values differ between them, and the analysis
+// of a cached shape did not read any. The returned
 // slice is the caller's, but the *Analyzed values in it are shared: callers
 // must copy one before changing it.
 type Analyzer struct {
@@ -29,11 +30,17 @@ type Analyzer struct {
 
 	mu    sync.Mutex
 	lru   *list.List // of *cacheEntry, most recent first
-	index map[string]*list.Element
+	index map[cacheKey]*list.Element
+}
+
+// cacheKey is an exact text (shape false) or a shape key.
+type cacheKey struct {
+	shape bool
+	s     string
 }
 
 type cacheEntry struct {
-	key string
+	key cacheKey
 	res []*Analyzed
 	// shape is set for entries keyed by shape: a hit re-texts the result.
 	shape bool
@@ -45,15 +52,17 @@ func NewAnalyzer(opts Options, entries int) *Analyzer {
 	if entries <= 0 {
 		entries = DefaultCacheEntries
 	}
-	return &Analyzer{opts: opts, max: entries, lru: list.New(), index: map[string]*list.Element{}}
+	return &Analyzer{opts: opts, max: entries, lru: list.New(), index: map[cacheKey]*list.Element{}}
 }
 
 // Analyze is the package Analyze through the cache.
 func (z *Analyzer) Analyze(sql string) ([]*Analyzed, error) {
-	if len(sql) > maxCachedText || strings.IndexByte(sql, 0) >= 0 {
+	if len(sql) > maxCachedText || strings.IndexByte(sql, 0) >= 0 || !utf8.ValidString(sql) {
+		// Invalid UTF-8 fails the parse in a string literal too: such a
+		// text must never share the shape of a valid one.
 		return Analyze(sql, z.opts)
 	}
-	exact := "t" + sql
+	exact := cacheKey{s: sql}
 	if res, ok := z.get(exact); ok {
 		// A fresh slice: callers may replace its elements (the proxy swaps
 		// in the resolution of an EXECUTE) without touching the cache.
@@ -61,7 +70,7 @@ func (z *Analyzer) Analyze(sql string) ([]*Analyzed, error) {
 	}
 	shape, text, shapeOK := shapeKey(sql)
 	if shapeOK {
-		if res, ok := z.get(shape); ok {
+		if res, ok := z.get(cacheKey{shape: true, s: shape}); ok {
 			r := *res[0]
 			r.Text = text
 			return []*Analyzed{&r}, nil
@@ -72,15 +81,16 @@ func (z *Analyzer) Analyze(sql string) ([]*Analyzed, error) {
 		return nil, err
 	}
 	z.put(exact, res.out)
-	if shapeOK && len(res.out) == 1 && !res.literalDependent[0] && shapeTags[res.out[0].Statement.Tag] {
-		z.put(shape, res.out)
+	if shapeOK && len(res.out) == 1 && !res.literalDependent[0] && shapeTags[res.out[0].Statement.Tag] &&
+		literalFree(res.out[0].Redacted) {
+		z.put(cacheKey{shape: true, s: shape}, res.out)
 	}
 	return append([]*Analyzed(nil), res.out...), nil
 }
 
 var shapeTags = map[string]bool{"SELECT": true, "INSERT": true, "UPDATE": true, "DELETE": true, "MERGE": true}
 
-func (z *Analyzer) get(key string) ([]*Analyzed, bool) {
+func (z *Analyzer) get(key cacheKey) ([]*Analyzed, bool) {
 	z.mu.Lock()
 	defer z.mu.Unlock()
 	el, ok := z.index[key]
@@ -91,7 +101,7 @@ func (z *Analyzer) get(key string) ([]*Analyzed, bool) {
 	return el.Value.(*cacheEntry).res, true
 }
 
-func (z *Analyzer) put(key string, res []*Analyzed) {
+func (z *Analyzer) put(key cacheKey, res []*Analyzed) {
 	z.mu.Lock()
 	defer z.mu.Unlock()
 	if el, ok := z.index[key]; ok {
@@ -113,61 +123,21 @@ func (z *Analyzer) Len() int {
 	return z.lru.Len()
 }
 
-// shapeKey builds the literal-free key of a single-statement string from
-// PostgreSQL's own scanner, and the statement text Analyze would report.
-// ok is false for strings the shape cache must not serve: several
-// statements, Unicode-escaped identifiers (UESCAPE takes a literal) or a
-// scanner error.
-func shapeKey(sql string) (key, text string, ok bool) {
-	res, err := pg_query.Scan(sql)
-	if err != nil || len(res.Tokens) == 0 {
-		return "", "", false
+// literalFree reports whether a normalized text holds no literal token, so
+// that it is the normalization of every text of its shape. pg_query leaves
+// some literals in place (a JSON_TABLE column PATH): such a shape is not
+// cached, or the redacted text of one statement would be recorded for
+// another.
+func literalFree(redacted string) bool {
+	if redacted == "" {
+		return false
 	}
-	var b strings.Builder
-	b.Grow(len(sql) + 8)
-	b.WriteString("s")
-	end := len(sql)
-	seen := false
-	for i, t := range res.Tokens {
-		start, stop := int(t.Start), int(t.End)
-		if start < 0 || stop > len(sql) || start > stop {
-			return "", "", false
-		}
-		switch t.Token {
-		case pg_query.Token_SQL_COMMENT, pg_query.Token_C_COMMENT:
-			continue
-		case pg_query.Token_ASCII_59:
-			if i != len(res.Tokens)-1 && !onlyCommentsAfter(res.Tokens[i+1:]) {
-				return "", "", false
-			}
-			end = start
-			continue
-		case pg_query.Token_UIDENT, pg_query.Token_UESCAPE, pg_query.Token_USCONST:
-			return "", "", false
-		case pg_query.Token_ICONST, pg_query.Token_FCONST, pg_query.Token_SCONST,
-			pg_query.Token_BCONST, pg_query.Token_XCONST:
-			b.WriteString("\x00")
-			b.WriteString(strconv.Itoa(int(t.Token)))
-			b.WriteString("\x01")
-		default:
-			b.WriteString(strconv.Itoa(int(t.Token)))
-			b.WriteString("\x02")
-			b.WriteString(sql[start:stop])
-			b.WriteString("\x01")
-		}
-		seen = true
-	}
-	if !seen {
-		return "", "", false
-	}
-	return b.String(), strings.TrimSpace(sql[:end]), true
-}
-
-func onlyCommentsAfter(ts []*pg_query.ScanToken) bool {
-	for _, t := range ts {
-		if t.Token != pg_query.Token_SQL_COMMENT && t.Token != pg_query.Token_C_COMMENT {
+	key, _, sure := fastShapeKey(redacted)
+	if !sure {
+		key, _, sure = scanShapeKey(redacted)
+		if !sure {
 			return false
 		}
 	}
-	return true
+	return !strings.Contains(key, "\x00")
 }

@@ -43,7 +43,13 @@ func TestAnalyzerShapeCache(t *testing.T) {
 		shared bool
 	}{
 		{"integer literal", "SELECT abalance FROM pgbench_accounts WHERE aid = 1;", "SELECT abalance FROM pgbench_accounts WHERE aid = 77;", true},
-		{"spacing and comments", "SELECT a FROM t WHERE x = 1", "  /* lead */ SELECT a FROM t   WHERE x = 2 ;  -- trail\n", true},
+		// Spacing and comments are part of the shape: Redacted keeps them.
+		{"spacing and comments", "SELECT a FROM t WHERE x = 1", "  /* lead */ SELECT a FROM t   WHERE x = 2 ;  -- trail\n", false},
+		{"same comments", "/* app */ SELECT a FROM t WHERE x = 1 -- z\n", "/* app */ SELECT a FROM t WHERE x = 3 -- z\n", true},
+		{"float literal", "SELECT a FROM t WHERE x = 1.5", "SELECT a FROM t WHERE x = 22.25", true},
+		{"integer and float", "SELECT a FROM t WHERE x = 1", "SELECT a FROM t WHERE x = 1.5", false},
+		{"int4 and bigger", "SELECT a FROM t WHERE x = 1", "SELECT a FROM t WHERE x = 9999999999", false},
+		{"escape string", "SELECT a FROM t WHERE y = E'a\\n'", "SELECT a FROM t WHERE y = E'b'", true},
 		{"string literal", "SELECT id FROM users WHERE email = 'a'", "SELECT id FROM users WHERE email = 'b'", true},
 		{"order by position", "SELECT id, email FROM users ORDER BY 1", "SELECT id, email FROM users ORDER BY 2", false},
 		{"group by position", "SELECT id, email FROM users GROUP BY 1, 2", "SELECT id, email FROM users GROUP BY 2, 1", false},

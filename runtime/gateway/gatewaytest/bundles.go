@@ -105,7 +105,7 @@ func PolicyFor(issuer string, agents ...string) *model.Policy {
 	p := &model.Policy{
 		SchemaVersion: model.SchemaVersion,
 		Connections: map[string]*model.Connection{"app": {
-			Name: "app", Type: "postgres", Address: "127.0.0.1:5432", Database: "test",
+			Name: "app", Type: "postgres", Address: "127.0.0.1:5432", Database: "test", TLSMode: "disable",
 			Credential: model.Credential{Username: "postgres"},
 			Source:     model.Source{File: "connections.hcl", Line: 1, Column: 1},
 		}},

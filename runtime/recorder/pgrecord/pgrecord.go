@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 
 	"github.com/mandatehq/mandate/runtime/pgproxy"
@@ -65,7 +66,7 @@ func (r *Recorder) Decided(ctx context.Context, s *pgproxy.SessionRecord, st *pg
 	if a := st.Statement; a != nil {
 		stmt.Fingerprint, stmt.Tag, stmt.Accesses, stmt.Columns = a.Fingerprint, a.Tag, a.Accesses, a.FilterColumns
 	}
-	d := recorder.DecisionFrom(fmt.Sprint(st.Seq), &st.Decision)
+	d := recorder.DecisionFrom(strconv.FormatInt(st.Seq, 10), &st.Decision)
 	_, err = sess.Record(ctx, recorder.Event{Kind: recorder.KindStatement, Time: st.Decided, Statement: stmt, Decision: d})
 	return err
 }
@@ -76,7 +77,7 @@ func (r *Recorder) Completed(ctx context.Context, s *pgproxy.SessionRecord, st *
 	sess, err := r.session(s)
 	if err == nil {
 		res := st.Result
-		_, err = sess.Record(ctx, recorder.Event{Kind: recorder.KindResult, Decision: &recorder.Decision{ID: fmt.Sprint(st.Seq), Result: st.Decision.Result},
+		_, err = sess.Record(ctx, recorder.Event{Kind: recorder.KindResult, Decision: &recorder.Decision{ID: strconv.FormatInt(st.Seq, 10), Result: st.Decision.Result},
 			Result: &recorder.Result{Rows: res.Rows, Bytes: res.Bytes, Duration: res.Duration, SQLState: res.SQLState, Error: res.Error, Masked: res.Masked}})
 	}
 	if err != nil {

@@ -1,6 +1,7 @@
 package bundle
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -45,6 +46,9 @@ type Bundle struct {
 	KeyID string
 	// Files are sorted by path; .signatures.json is among them when signed.
 	Files []File
+	// digests holds SHA-256 digests already known by path (data.json's,
+	// computed when it was canonicalized), so signing need not decode it.
+	digests map[string][]byte
 }
 
 // File is one file of a bundle.
@@ -93,6 +97,12 @@ func Build(p *model.Policy, opts Options) (*Bundle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encoding policy data: %w", err)
 	}
+	// Written in the canonical form its signed digest is computed over, so
+	// Load verifies it by hashing the bytes, without decoding and
+	// re-encoding the whole document.
+	if data, err = canonicalJSON(data); err != nil {
+		return nil, fmt.Errorf("encoding policy data: %w", err)
+	}
 	files := []File{
 		{Path: ManifestPath, Data: append(m, '\n')},
 		{Path: DataPath, Data: append(data, '\n')},
@@ -100,7 +110,8 @@ func Build(p *model.Policy, opts Options) (*Bundle, error) {
 	for _, f := range policies.Files() {
 		files = append(files, File{Path: f.Path, Data: f.Data})
 	}
-	b := &Bundle{Revision: opts.Revision, Files: files}
+	sum := sha256.Sum256(data)
+	b := &Bundle{Revision: opts.Revision, Files: files, digests: map[string][]byte{DataPath: sum[:]}}
 	if opts.SigningKey != nil {
 		if err := b.sign(opts.SigningKey, opts.KeyID); err != nil {
 			return nil, err
@@ -123,7 +134,7 @@ func (b *Bundle) sign(keyPEM []byte, keyID string) error {
 			return err
 		}
 	}
-	infos, err := fileInfos(b.Files)
+	infos, err := fileInfos(b.Files, b.digests)
 	if err != nil {
 		return err
 	}
@@ -140,12 +151,15 @@ func (b *Bundle) sign(keyPEM []byte, keyID string) error {
 	return nil
 }
 
-func fileInfos(files []File) ([]opabundle.FileInfo, error) {
+func fileInfos(files []File, known map[string][]byte) ([]opabundle.FileInfo, error) {
 	infos := make([]opabundle.FileInfo, 0, len(files))
 	for _, f := range files {
-		sum, err := fileHash(f)
-		if err != nil {
-			return nil, err
+		sum, ok := known[f.Path]
+		if !ok {
+			var err error
+			if sum, err = fileHash(f); err != nil {
+				return nil, err
+			}
 		}
 		infos = append(infos, opabundle.NewFile(f.Path, hex.EncodeToString(sum), string(opabundle.SHA256)))
 	}
@@ -182,6 +196,22 @@ func fileHashValue(f File) ([]byte, any, error) {
 		return nil, nil, fmt.Errorf("hashing %s: %w", f.Path, err)
 	}
 	return h.Sum(nil), v, nil
+}
+
+// canonicalJSON re-encodes a JSON document in the form OPA hashes it:
+// compact, object keys sorted, numbers as written, no HTML escaping.
+func canonicalJSON(data []byte) ([]byte, error) {
+	var v any
+	if err := util.Unmarshal(data, &v); err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // trimNewline drops the newline json.Encoder writes after a value (and

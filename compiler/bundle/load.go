@@ -1,6 +1,7 @@
 package bundle
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -44,9 +45,10 @@ type Loaded struct {
 	// Policy is the compiled model at data.mandate.
 	Policy *model.Policy
 	// Modules are the parsed Rego modules keyed by path, and Data the bundle
-	// data tree ({"mandate": ...}); the decision engine is built from them.
+	// data tree ({"mandate": ...}) as an OPA value, decoded once; the
+	// decision engine is built from them. Callers must not modify them.
 	Modules map[string]*ast.Module
-	Data    map[string]any
+	Data    ast.Object
 	// Digest is the SHA-256 of the bundle's bytes, hex.
 	Digest string
 }
@@ -125,7 +127,7 @@ type decodedPolicy struct {
 // algorithm, its scope) and then every file against the digests it signs:
 // none may be missing, extra or different. It returns the decoded data.json,
 // decoded once for both its digest and the decision engine.
-func verifyFiles(entries map[string][]byte, vc *opabundle.VerificationConfig) (any, error) {
+func verifyFiles(entries map[string][]byte, vc *opabundle.VerificationConfig) (ast.Value, error) {
 	var sc opabundle.SignaturesConfig
 	if err := json.Unmarshal(entries[SignaturesPath], &sc); err != nil {
 		return nil, fmt.Errorf("verifying bundle: decoding .signatures.json: %w", err)
@@ -134,7 +136,7 @@ func verifyFiles(entries map[string][]byte, vc *opabundle.VerificationConfig) (a
 	if err != nil {
 		return nil, fmt.Errorf("verifying bundle: %w", err)
 	}
-	var data any
+	var data ast.Value
 	for name, content := range entries {
 		if name == SignaturesPath {
 			continue
@@ -147,15 +149,18 @@ func verifyFiles(entries map[string][]byte, vc *opabundle.VerificationConfig) (a
 		if fi.Algorithm != string(opabundle.SHA256) {
 			return nil, fmt.Errorf("verifying bundle: file %s is hashed with %q, want SHA-256", name, fi.Algorithm)
 		}
-		sum, value, err := fileHashValue(File{Path: name, Data: content})
+		if name == DataPath {
+			if data, err = verifyData(content, fi.Hash); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		sum, _, err := fileHashValue(File{Path: name, Data: content})
 		if err != nil {
 			return nil, fmt.Errorf("verifying bundle: %w", err)
 		}
 		if hex.EncodeToString(sum) != fi.Hash {
 			return nil, fmt.Errorf("verifying bundle: %s: digest mismatch", name)
-		}
-		if name == DataPath {
-			data = value
 		}
 	}
 	if len(signed) > 0 {
@@ -167,6 +172,34 @@ func verifyFiles(entries map[string][]byte, vc *opabundle.VerificationConfig) (a
 		return nil, fmt.Errorf("verifying bundle: file(s) %s signed but not found in the bundle", strings.Join(missing, ", "))
 	}
 	return data, nil
+}
+
+// verifyData checks data.json against its signed digest and decodes it into
+// an AST value. Bundles built by this package hold data.json in the
+// canonical form the digest is computed over (plus one newline), so hashing
+// the bytes suffices; any other encoding is decoded and re-encoded, as OPA
+// does, before comparing.
+func verifyData(content []byte, want string) (ast.Value, error) {
+	sum := sha256.Sum256(bytes.TrimSuffix(content, []byte("\n")))
+	if hex.EncodeToString(sum[:]) == want {
+		v, err := parseJSONValue(content)
+		if err != nil {
+			return nil, fmt.Errorf("verifying bundle: decoding %s: %w", DataPath, err)
+		}
+		return v, nil
+	}
+	slow, doc, err := fileHashValue(File{Path: DataPath, Data: content})
+	if err != nil {
+		return nil, fmt.Errorf("verifying bundle: %w", err)
+	}
+	if hex.EncodeToString(slow) != want {
+		return nil, fmt.Errorf("verifying bundle: %s: digest mismatch", DataPath)
+	}
+	v, err := ast.InterfaceToValue(doc)
+	if err != nil {
+		return nil, fmt.Errorf("verifying bundle: converting %s: %w", DataPath, err)
+	}
+	return v, nil
 }
 
 // readEntries unpacks the tar.gz, bounded by max unpacked bytes, accepting
@@ -277,7 +310,7 @@ func signatureKeyID(data []byte) (string, error) {
 	return h.Kid, nil
 }
 
-func finish(entries map[string][]byte, data any, decoded decodedPolicy, keyID string, raw []byte) (*Loaded, error) {
+func finish(entries map[string][]byte, data ast.Value, decoded decodedPolicy, keyID string, raw []byte) (*Loaded, error) {
 	var m opabundle.Manifest
 	if err := util.UnmarshalJSON(entries[ManifestPath], &m); err != nil {
 		return nil, fmt.Errorf("verifying bundle: decoding manifest: %w", err)
@@ -313,7 +346,7 @@ func finish(entries map[string][]byte, data any, decoded decodedPolicy, keyID st
 	if p.SchemaVersion != model.SchemaVersion {
 		return nil, fmt.Errorf("verifying bundle: data schema version %d, this build reads %d", p.SchemaVersion, model.SchemaVersion)
 	}
-	if _, ok := data.(map[string]any); !ok {
+	if _, ok := data.(ast.Object); !ok {
 		return nil, fmt.Errorf("verifying bundle: %s is not an object", DataPath)
 	}
 	l := &Loaded{
@@ -323,7 +356,7 @@ func finish(entries map[string][]byte, data any, decoded decodedPolicy, keyID st
 		KeyID:         keyID,
 		Policy:        &p,
 		Modules:       map[string]*ast.Module{},
-		Data:          map[string]any{model.Root: data},
+		Data:          ast.NewObject(ast.Item(ast.StringTerm(model.Root), ast.NewTerm(data))),
 	}
 	root := ast.DefaultRootRef.Append(ast.StringTerm(model.Root))
 	for name, content := range entries {

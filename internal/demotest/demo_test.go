@@ -106,7 +106,8 @@ func TestDemo(t *testing.T) {
 		{"writable CTE denied", `^ERROR:  42501: mandate: permission denied by policy: .*may not delete public\.order_items`},
 		{"read-only mode kept", `^ERROR:  42501: mandate: permission denied by policy: .*default_transaction_read_only`},
 		{"upstream unchanged", `^\s*1 \| pending \|\s+2\s*$`},
-		{"sessions recorded", `^s_[0-9a-f]{20}\s+fulfilment-planner\s+.*orders_db\s+.*client terminated$`},
+		{"sessions recorded", `^s_[0-9a-f]{20}\s+fulfilment-planner\s+order_reader\s+orders_db\s+.*client terminated$`},
+		{"session names the original identity", `^\s+subject\s+repo:acme/fulfilment:ref:refs/heads/main$`},
 		{"masked result recorded", `result -> allow \| rows 3, .* 6 masked`},
 		{"record verified", `^gw-[0-9a-f]+: ok: events 1\.\.\d+ \(\d+\), [1-9]\d* checkpoints`},
 	} {

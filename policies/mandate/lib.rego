@@ -36,16 +36,12 @@ approval_id[r] := sort(ids)[0] if {
 	ids := [b.id | some b in input.approvals; b.role == r]
 }
 
-grace(review) := review.grace_seconds if {
-	review.grace_seconds
-} else := 0
-
 # overdue_roles are the roles with a grant on the connection whose review is
 # past due plus grace.
 overdue_roles contains r if {
 	some r, _ in standing
 	review := data.mandate.roles[r].review
-	input.now_unix > review.due_unix + grace(review)
+	input.now_unix > review.due_unix + object.get(review, "grace_seconds", 0)
 }
 
 on_overdue(r) := data.mandate.roles[r].review.on_overdue
@@ -64,14 +60,20 @@ blocked_roles contains r if {
 	not approval_id[r]
 }
 
-# usable: standing grants of roles not blocked.
-usable[r] := g if {
+# usable: standing grants of roles not blocked. The common case, no overdue
+# review, is the standing object itself, with no per-role evaluation.
+usable := standing if {
+	count(overdue_roles) == 0
+} else := {r: g |
 	some r, g in standing
 	not blocked_roles[r]
 }
 
-# approved: requestable grants of roles with an active approval.
-approved[r] := g if {
+# approved: requestable grants of roles with an active approval (none
+# without approvals in the input).
+approved := {} if {
+	not input.approvals
+} else := {r: g |
 	some r, g in requestable
 	approval_id[r]
 }
@@ -94,9 +96,10 @@ any_usable if count(approved) > 0
 
 # overdue_warn lists the roles with a grant on the connection whose review is
 # overdue and whose on_overdue is warn: allowed, but reported.
-overdue_warn := sort([r |
+overdue_warn := [] if {
+	count(overdue_roles) == 0
+} else := sort([r |
 	some r in overdue_roles
-	standing[r]
 	on_overdue(r) == "warn"
 ])
 
@@ -167,13 +170,42 @@ needs_approval(r, reason, source) := {
 	"role": r,
 	"grant": input.connection,
 	"requestable": r,
-	"hint": sprintf("request approval: mandate approvals request --agent %s --connection %s --role %s", [input.agent, input.connection, r]),
+	"hint": approval_hint(r),
 	"masking": masking,
 	"overdue": overdue_warn,
 }
 
+# subject names what input asks about, for hints.
+subject := {"postgres": "statement", "ssh": "command", "session": "session"}[input.kind]
+
+# group_list reads ["a"] as "group a" and ["a", "b"] as "groups a, b".
+group_list(gs) := sprintf("group %s", [gs[0]]) if {
+	count(gs) == 1
+} else := sprintf("groups %s", [concat(", ", gs)]) if {
+	count(gs) > 1
+} else := "no approver group"
+
+# duration reads seconds as "1h", "90m" or "45s".
+duration(s) := sprintf("%dh", [s / 3600]) if {
+	s > 0
+	s % 3600 == 0
+} else := sprintf("%dm", [s / 60]) if {
+	s > 0
+	s % 60 == 0
+} else := sprintf("%ds", [s])
+
+# approval_hint says, without naming any command, how the agent's need can be
+# met: the approver groups of the role's approval block (how many approvals,
+# for how long), or, for an overdue review, the role's reviewers.
+approval_hint(r) := sprintf("this %s is requestable with approval from %s (role %s, max %s)", [subject, group_list(a.approvers), r, duration(a.max_ttl_seconds)]) if {
+	a := data.mandate.roles[r].approval
+	object.get(a, "min_approvals", 1) <= 1
+} else := sprintf("this %s is requestable with %d approvals from %s (role %s, max %s)", [subject, a.min_approvals, group_list(a.approvers), r, duration(a.max_ttl_seconds)]) if {
+	a := data.mandate.roles[r].approval
+} else := sprintf("this %s needs an approval for role %s, whose review is overdue: ask %s to approve it or to review the role", [subject, r, group_list(object.get(data.mandate.roles[r].review, "reviewers", []))])
+
 # allow_first allows through the first usable role, else the first approved.
-allow_first(what) := allow(r, usable[r], sprintf("agent %s may %s: role %s grants it on %s", [input.agent, what, r, input.connection])) if {
+allow_first(what) := allow(r, usable[r], concat("", ["agent ", input.agent, " may ", what, ": role ", r, " grants it on ", input.connection])) if {
 	rs := [r | some r, _ in usable]
 	r := rs[0]
 } else := allow(r, approved[r], sprintf("agent %s may %s: approval %s of role %s grants it on %s", [input.agent, what, approval_id[r], r, input.connection])) if {

@@ -20,22 +20,25 @@ default filter_columns := []
 
 filter_columns := statement.filter_columns
 
-class_ok(g, _) if "*" in g.statements
-
 class_ok(g, class) if class in g.statements
 
-table_ok(_, a) if not a.table
+class_ok(g, _) if "*" in g.statements
 
-table_ok(_, a) if a.table == ""
+# table_ok(g, t): t is "" (an access to no table) or matches a table pattern
+# of g; a pattern's "*" does not cross a dot.
+table_ok(_, "")
 
-table_ok(g, a) if {
+table_ok(g, t) if t in g.tables
+
+table_ok(g, t) if {
+	t != ""
 	some p in g.tables
-	glob.match(p, ["."], a.table)
+	glob.match(p, ["."], t)
 }
 
 covers(g, a) if {
 	class_ok(g, a.class)
-	table_ok(g, a)
+	table_ok(g, object.get(a, "table", ""))
 }
 
 function_ok(g, f) if {
@@ -163,13 +166,13 @@ decider := ["usable", r] if {
 	count(rs) > 0
 }
 
-describe(a) := sprintf("%s %s", [a.class, a.table]) if {
+describe(a) := concat(" ", [a.class, a.table]) if {
 	a.table != ""
 } else := a.class
 
 what := concat(", ", [describe(a) | some a in accesses]) if {
 	count(accesses) > 0
-} else := sprintf("run %s", [object.get(statement, "tag", "this statement")])
+} else := concat(" ", ["run", object.get(statement, "tag", "this statement")])
 
 uncovered_text := sprintf("%s on %s", [uncovered[0].class, uncovered[0].table]) if {
 	uncovered[0].table != ""
@@ -185,7 +188,19 @@ masked_filters contains [c, m, rule] if {
 	some rule in data.mandate.maskings[m].columns
 	not rule.allow_filter
 	some c in filter_columns
-	glob.match(rule.column, ["."], c)
+	filter_matches(rule.column, c)
+}
+
+filter_matches(pattern, c) if glob.match(pattern, ["."], c)
+
+# A natural join or a whole-row reference reports "schema.table.*": every
+# column rule on that table matches it, so it is denied unless every one of
+# them allows filtering.
+filter_matches(pattern, c) if {
+	endswith(c, ".*")
+	parts := split(pattern, ".")
+	count(parts) > 1
+	glob.match(concat(".", array.slice(parts, 0, count(parts) - 1)), ["."], trim_suffix(c, ".*"))
 }
 
 default decision := {
@@ -204,9 +219,9 @@ decision := lib.unknown_agent if {
 } else := lib.deny(sprintf("statement is never allowed: %s", [statement.forbidden]), lib.agent.source) if {
 	statement.forbidden
 	statement.forbidden != ""
-} else := lib.no_grant if {
-	lib.has_no_grant
-} else := lib.allow_first(sprintf("%s (every session with a grant on %s may)", [what, input.connection])) if {
+} else := lib.allow_first(concat("", [what, " (every session with a grant on ", input.connection, " may)"])) if {
+	# any_usable implies a grant, so no_grant may come after this and
+	# the next two: the common allow path never computes requestable
 	statement.always == true
 	lib.any_usable
 } else := masked_decision if {
@@ -214,6 +229,8 @@ decision := lib.unknown_agent if {
 	count(masked_filters) > 0
 } else := allow_decision if {
 	covered
+} else := lib.no_grant if {
+	lib.has_no_grant
 } else := lib.review_outcome(review_role, what) if {
 	review_role
 } else := lib.requestable_outcome(pending_role, what) if {
@@ -238,7 +255,7 @@ pending_role := rs[0] if {
 allow_decision := lib.allow(r, lib.usable[r], reason) if {
 	decider[0] == "usable"
 	r := decider[1]
-	reason := sprintf("agent %s may %s: role %s grants it on %s", [input.agent, what, r, input.connection])
+	reason := concat("", ["agent ", input.agent, " may ", what, ": role ", r, " grants it on ", input.connection])
 } else := lib.allow(r, lib.approved[r], reason) if {
 	decider[0] == "approved"
 	r := decider[1]

@@ -48,7 +48,7 @@ test_requestable_update_needs_approval if {
 	d := decide("fulfilment-planner", {"accesses": [acc("update", "public.orders")]})
 	d.result == "needs_approval"
 	d.requestable == "order_reader"
-	startswith(d.hint, "request approval: mandate approvals request")
+	d.hint == "this statement is requestable with approval from group oncall (role order_reader, max 1h)"
 	d.source == {"file": "roles.hcl", "line": 10, "column": 3}
 }
 
@@ -193,4 +193,51 @@ test_table_patterns_do_not_cross_dots if {
 test_missing_statement_is_denied if {
 	d := postgres.decision with input as {"kind": "postgres", "agent": "fulfilment-planner", "connection": "orders_db", "now_unix": now}
 	d.result == "deny"
+}
+
+test_whole_row_filter_on_masked_table_is_denied if {
+	d := decide("fulfilment-planner", {"accesses": [acc("select", "public.customers")], "filter_columns": ["public.customers.*"]})
+	d.result == "deny"
+	contains(d.reason, "public.customers.*")
+	contains(d.reason, "allow_filter")
+}
+
+test_whole_row_filter_on_unmasked_table_is_allowed if {
+	d := decide("fulfilment-planner", {"accesses": [acc("select", "public.orders")], "filter_columns": ["public.orders.*"]})
+	d.result == "allow"
+}
+
+test_whole_row_filter_is_allowed_when_every_rule_allows_filtering if {
+	cols := [
+		{"column": "public.customers.email", "method": "partial", "allow_filter": true, "source": {"file": "m.hcl", "line": 1, "column": 1}},
+		{"column": "public.customers.region", "method": "hash", "allow_filter": true, "source": {"file": "m.hcl", "line": 2, "column": 1}},
+	]
+	d := decide("fulfilment-planner", {"accesses": [acc("select", "public.customers")], "filter_columns": ["public.customers.*"]}) with data.mandate.maskings.pii.columns as cols
+	d.result == "allow"
+}
+
+test_whole_row_filter_matches_column_patterns if {
+	cols := [{"column": "public.cust*.s*", "method": "redact", "source": {"file": "m.hcl", "line": 1, "column": 1}}]
+	d := decide("fulfilment-planner", {"accesses": [acc("select", "public.customers")], "filter_columns": ["public.customers.*"]}) with data.mandate.maskings.pii.columns as cols
+	d.result == "deny"
+	other := decide("fulfilment-planner", {"accesses": [acc("select", "public.customers")], "filter_columns": ["public.orders.*"]}) with data.mandate.maskings.pii.columns as cols
+	other.result == "allow"
+}
+
+test_approval_hint_names_approvers_and_limit if {
+	d := decide("fulfilment-planner", {"accesses": [acc("update", "public.orders")]})
+	d.hint == "this statement is requestable with approval from group oncall (role order_reader, max 1h)"
+	not contains(d.hint, "mandate ")
+}
+
+test_approval_hint_counts_approvals if {
+	d := decide("fulfilment-planner", {"accesses": [acc("update", "public.orders")]}) with data.mandate.roles.order_reader.approval.min_approvals as 2
+		with data.mandate.roles.order_reader.approval.max_ttl_seconds as 5400
+		with data.mandate.roles.order_reader.approval.approvers as ["oncall", "dba"]
+	d.hint == "this statement is requestable with 2 approvals from groups oncall, dba (role order_reader, max 90m)"
+}
+
+test_overdue_review_hint_names_reviewers if {
+	d := decide("stale-bot", {"accesses": [acc("select", "stock.items")]})
+	d.hint == "this statement needs an approval for role stale_approver, whose review is overdue: ask group oncall to approve it or to review the role"
 }

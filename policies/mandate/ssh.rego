@@ -52,7 +52,7 @@ decision := lib.unknown_agent if {
 	command == ""
 } else := lib.no_grant if {
 	lib.has_no_grant
-} else := lib.allow(r, lib.usable[r], sprintf("agent %s may %s: role %s grants it on %s", [input.agent, what, r, input.connection])) if {
+} else := lib.allow(r, lib.usable[r], concat("", ["agent ", input.agent, " may ", what, ": role ", r, " grants it on ", input.connection])) if {
 	r := first_covering(lib.usable)
 } else := lib.allow(r, lib.approved[r], sprintf("agent %s may %s: approval %s of role %s grants it on %s", [input.agent, what, lib.approval_id[r], r, input.connection])) if {
 	r := first_covering(lib.approved)

@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/metrics"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
+	"github.com/open-policy-agent/opa/v1/topdown"
 
 	"github.com/mandatehq/mandate/compiler/bundle"
 	"github.com/mandatehq/mandate/model"
@@ -50,23 +51,13 @@ func New(ctx context.Context, b *bundle.Loaded, opts Options) (*Engine, error) {
 	if b == nil || b.Policy == nil {
 		return nil, errors.New("creating decision engine: no bundle")
 	}
-	data, err := ast.InterfaceToValue(b.Data)
+	if b.Data == nil {
+		return nil, errors.New("creating decision engine: bundle has no data")
+	}
+	store := inmem.NewFromASTObject(b.Data)
+	compiler, err := compileModules(b)
 	if err != nil {
-		return nil, fmt.Errorf("converting bundle data: %w", err)
-	}
-	obj, ok := data.(ast.Object)
-	if !ok {
-		return nil, errors.New("converting bundle data: not an object")
-	}
-	store := inmem.NewFromASTObject(obj)
-
-	compiler := ast.NewCompiler().WithDefaultRegoVersion(ast.RegoV1)
-	modules := make(map[string]*ast.Module, len(b.Modules))
-	for path, m := range b.Modules {
-		modules[path] = m.Copy()
-	}
-	if compiler.Compile(modules); compiler.Failed() {
-		return nil, fmt.Errorf("compiling bundle policies: %w", compiler.Errors)
+		return nil, err
 	}
 
 	e := &Engine{
@@ -138,7 +129,18 @@ func (e *Engine) decide(ctx context.Context, in *model.Input) (model.Decision, e
 	if d, ok := e.cache.get(key); ok {
 		return d, nil
 	}
-	rs, err := pq.Eval(ctx, rego.EvalParsedInput(inputValue(in)))
+	// OPA would otherwise start a goroutine per evaluation to watch ctx and
+	// allocate fresh metrics; AfterFunc registers a callback instead (none at
+	// all for a context that cannot be cancelled).
+	cancel := topdown.NewCancel()
+	stop := context.AfterFunc(ctx, cancel.Cancel)
+	rs, err := pq.Eval(ctx,
+		rego.EvalParsedInput(inputValue(in)),
+		rego.EvalExternalCancel(cancel),
+		rego.EvalMetrics(metrics.NoOp()),
+		rego.EvalGenerateJSON(keepTerm),
+	)
+	stop()
 	if err != nil {
 		err = fmt.Errorf("evaluating %s: %w", kinds[in.Kind], err)
 		return denied(err.Error()), err

@@ -1,31 +1,63 @@
 package decision
 
 import (
-	"encoding/json"
 	"fmt"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
 
 	"github.com/mandatehq/mandate/model"
 )
 
-// toDecision converts the entrypoint's value into a Decision and checks it
-// is one of the three results.
+// keepTerm hands the entrypoint's value to the caller as the *ast.Term OPA
+// produced, instead of converting it to map[string]any first; toDecision
+// reads it directly.
+func keepTerm(t *ast.Term, _ *rego.EvalContext) (any, error) { return t, nil }
+
+var (
+	keyResult      = ast.InternedTerm("result")
+	keyReason      = ast.InternedTerm("reason")
+	keyRole        = ast.InternedTerm("role")
+	keyGrant       = ast.InternedTerm("grant")
+	keyHint        = ast.InternedTerm("hint")
+	keyRequestable = ast.InternedTerm("requestable")
+	keyReadOnly    = ast.InternedTerm("read_only")
+	keyMasking     = ast.InternedTerm("masking")
+	keyOverdue     = ast.InternedTerm("overdue")
+	keySource      = ast.InternedTerm("source")
+	keyFile        = ast.InternedTerm("file")
+	keyLine        = ast.InternedTerm("line")
+	keyColumn      = ast.InternedTerm("column")
+)
+
+// toDecision converts the entrypoint's value (an *ast.Term from keepTerm)
+// into a Decision and checks it is one of the three results.
 func toDecision(v any) (model.Decision, error) {
-	m, ok := v.(map[string]any)
+	t, ok := v.(*ast.Term)
 	if !ok {
-		return model.Decision{}, fmt.Errorf("decision is %T, not an object", v)
+		return model.Decision{}, fmt.Errorf("decision is %T, not a term", v)
+	}
+	obj, ok := t.Value.(ast.Object)
+	if !ok {
+		return model.Decision{}, fmt.Errorf("decision is %s, not an object", ast.ValueName(t.Value))
 	}
 	var d model.Decision
-	d.Result, _ = m["result"].(string)
-	d.Reason, _ = m["reason"].(string)
-	d.Role, _ = m["role"].(string)
-	d.Grant, _ = m["grant"].(string)
-	d.Hint, _ = m["hint"].(string)
-	d.Requestable, _ = m["requestable"].(string)
-	d.ReadOnly, _ = m["read_only"].(bool)
-	d.Masking = stringList(m["masking"])
-	d.Overdue = stringList(m["overdue"])
-	if src, ok := m["source"].(map[string]any); ok {
-		d.Source = &model.Source{File: str(src["file"]), Line: num(src["line"]), Column: num(src["column"])}
+	d.Result = str(obj, keyResult)
+	d.Reason = str(obj, keyReason)
+	d.Role = str(obj, keyRole)
+	d.Grant = str(obj, keyGrant)
+	d.Hint = str(obj, keyHint)
+	d.Requestable = str(obj, keyRequestable)
+	if b := obj.Get(keyReadOnly); b != nil {
+		ro, _ := b.Value.(ast.Boolean)
+		d.ReadOnly = bool(ro)
+	}
+	d.Masking = stringList(obj.Get(keyMasking))
+	d.Overdue = stringList(obj.Get(keyOverdue))
+	if s := obj.Get(keySource); s != nil {
+		if src, ok := s.Value.(ast.Object); ok {
+			d.Source = &model.Source{File: str(src, keyFile), Line: num(src, keyLine), Column: num(src, keyColumn)}
+		}
 	}
 	switch d.Result {
 	case model.Allow, model.Deny, model.NeedsApproval:
@@ -38,36 +70,46 @@ func toDecision(v any) (model.Decision, error) {
 	return d, nil
 }
 
-func stringList(v any) []string {
-	arr, _ := v.([]any)
-	if len(arr) == 0 {
-		return nil
-	}
-	out := make([]string, 0, len(arr))
-	for _, x := range arr {
-		if s, ok := x.(string); ok {
-			out = append(out, s)
+func str(obj ast.Object, key *ast.Term) string {
+	if t := obj.Get(key); t != nil {
+		if s, ok := t.Value.(ast.String); ok {
+			return string(s)
 		}
 	}
-	return out
+	return ""
 }
 
-func str(v any) string {
-	s, _ := v.(string)
-	return s
-}
-
-func num(v any) int {
-	switch n := v.(type) {
-	case json.Number:
-		i, _ := n.Int64()
-		return int(i)
-	case float64:
-		return int(n)
-	case int:
-		return n
-	case int64:
-		return int(n)
+func num(obj ast.Object, key *ast.Term) int {
+	if t := obj.Get(key); t != nil {
+		if n, ok := t.Value.(ast.Number); ok {
+			if i, ok := n.Int(); ok {
+				return i
+			}
+		}
 	}
 	return 0
+}
+
+// stringList reads an array (or a set) of strings; anything else is nil.
+func stringList(t *ast.Term) []string {
+	if t == nil {
+		return nil
+	}
+	var out []string
+	add := func(x *ast.Term) {
+		if s, ok := x.Value.(ast.String); ok {
+			out = append(out, string(s))
+		}
+	}
+	switch v := t.Value.(type) {
+	case *ast.Array:
+		if v.Len() == 0 {
+			return nil
+		}
+		out = make([]string, 0, v.Len())
+		v.Foreach(add)
+	case ast.Set:
+		v.Foreach(add)
+	}
+	return out
 }

@@ -152,5 +152,10 @@ func (a *pgAuth) Authenticate(ctx context.Context, req pgproxy.AuthRequest) (*pg
 	if agent.Name != req.Agent {
 		return nil, fmt.Errorf("the token proves agent %q, not %q", agent.Name, req.Agent)
 	}
-	return &pgproxy.Principal{Agent: agent.Name, Subject: c.Subject}, nil
+	p := &pgproxy.Principal{Agent: agent.Name, Issuer: c.Issuer, Subject: c.Subject}
+	if s := c.Session; s != nil {
+		// A session token: record the identity it was exchanged for.
+		p.Issuer, p.Subject = s.OriginalIssuer, s.OriginalSubject
+	}
+	return p, nil
 }

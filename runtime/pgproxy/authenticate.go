@@ -112,7 +112,8 @@ func (ss *session) authenticate(ctx context.Context, a *admitted) error {
 		return ss.refuse(e)
 	}
 	ss.rec = SessionRecord{
-		ID: srv.newSessionID(), Agent: agent, Subject: pr.Subject, Connection: conn,
+		ID: srv.newSessionID(), Agent: agent, Issuer: pr.Issuer, Subject: pr.Subject,
+		Role: dec.Role, Grant: dec.Grant, Connection: conn,
 		RemoteAddr: a.conn.RemoteAddr().String(), TLS: a.isTLS, ReadOnly: dec.ReadOnly,
 		Started: srv.cfg.Now(),
 	}

@@ -33,7 +33,9 @@ type AuthRequest struct {
 type Principal struct {
 	// Agent is the policy agent the token proved; it equals AuthRequest.Agent.
 	Agent string
-	// Subject is the token's subject, for the record.
+	// Issuer and Subject identify who the token proved, for the record: for
+	// a gateway session token, the identity it was exchanged for.
+	Issuer  string
 	Subject string
 	// Approvals are approved requests bound to this session's token.
 	Approvals []model.ActiveApproval

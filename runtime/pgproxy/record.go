@@ -10,9 +10,14 @@ import (
 // SessionStart and does not change it afterwards.
 type SessionRecord struct {
 	// ID is unique per gateway process.
-	ID         string
-	Agent      string
-	Subject    string
+	ID      string
+	Agent   string
+	Issuer  string
+	Subject string
+	// Role and Grant are the role and grant block the session decision
+	// admitted the session under.
+	Role       string
+	Grant      string
 	Connection string
 	RemoteAddr string
 	TLS        bool

@@ -37,7 +37,8 @@ func New(rec *recorder.Recorder, revision func() string, log *slog.Logger) *Reco
 
 // SessionStart records the session; an error refuses it (fail closed).
 func (r *Recorder) SessionStart(ctx context.Context, s *pgproxy.SessionRecord) error {
-	sess, err := r.rec.StartSession(ctx, recorder.SessionInfo{Agent: s.Agent, Subject: s.Subject, Connection: s.Connection,
+	sess, err := r.rec.StartSession(ctx, recorder.SessionInfo{Agent: s.Agent, Issuer: s.Issuer, Subject: s.Subject,
+		Role: s.Role, Grant: s.Grant, Connection: s.Connection,
 		Protocol: "postgres", ClientAddr: s.RemoteAddr, BundleRevision: r.revision(), Start: s.Started})
 	if err != nil {
 		return err

@@ -151,7 +151,10 @@ func benchHistory(n int, until time.Time) *memStore {
 // 200 roles. "usage" is the recorder's aggregation (audit.Usage) over the
 // events held in memory; "propose" is the review proper over that usage;
 // "propose+edits" adds the hclwrite edits and the evidence of all 200 roles,
-// which is what `mandate review --dry-run` computes.
+// which is what `mandate review --dry-run` computes. With
+// MANDATE_BENCH_STORE set, "usage-sqlite" is audit.Usage from a SQLite
+// record (its usage index) and "review-sqlite" that plus the proposals:
+// `mandate review --usage record.db`.
 func BenchmarkReview1M(b *testing.B) {
 	until := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
 	dir := b.TempDir()
@@ -175,14 +178,32 @@ func BenchmarkReview1M(b *testing.B) {
 		b.ReportMetric(float64(benchEvents), "events")
 	})
 	if os.Getenv("MANDATE_BENCH_STORE") != "" {
+		st := benchSQLite(b, memHistory)
+		defer st.Close()
 		b.Run("usage-sqlite", func(b *testing.B) {
-			st := benchSQLite(b, memHistory)
-			defer st.Close()
 			defer reportCPU(b)()
 			for b.Loop() {
 				su, err := audit.Usage(context.Background(), st, audit.UsageFilter{Since: until.AddDate(0, 0, -90), Until: until})
-				if err != nil || len(su.Grants) != len(u.Grants) {
+				if err != nil || (u != nil && len(su.Grants) != len(u.Grants)) {
 					b.Fatalf("%v: %d grants, want %d", err, len(su.Grants), len(u.Grants))
+				}
+				if u == nil {
+					u = su
+				}
+			}
+		})
+		// What `mandate review --usage record.db` computes: the usage from
+		// the record, then the proposals.
+		b.Run("review-sqlite", func(b *testing.B) {
+			defer reportCPU(b)()
+			for b.Loop() {
+				su, err := audit.Usage(context.Background(), st, audit.UsageFilter{Since: until.AddDate(0, 0, -90), Until: until})
+				if err != nil {
+					b.Fatal(err)
+				}
+				plan, err := Propose(repo.Policy, su, Options{Now: until})
+				if err != nil || len(plan.Roles) != benchRoles {
+					b.Fatalf("%v, %d roles", err, len(plan.Roles))
 				}
 			}
 		})

@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -30,15 +31,28 @@ type UsageFilter struct {
 const maxSamples = 5
 
 // ShellCommand is the Command name usage gives an interactive shell.
-const ShellCommand = "(interactive shell)"
+const ShellCommand = store.ShellCommand
 
 // Usage counts, exactly, every allowed statement and command in the window
 // under the role and grant whose decision allowed it. The HTTP API serves
-// it to auditors and `mandate review` reads it.
+// it to auditors and `mandate review` reads it. A store with a usage index
+// (UsageIndex: the SQL stores) aggregates it in SQL; any other is read
+// event by event.
 func Usage(ctx context.Context, st UsageStore, f UsageFilter) (*model.Usage, error) {
 	if f.Until.IsZero() {
 		f.Until = time.Now()
 	}
+	if ix, ok := st.(UsageIndex); ok {
+		u, err := usageFromIndex(ctx, ix, f)
+		if !errors.Is(err, errOpaque) {
+			return u, err
+		}
+	}
+	return usageFromEvents(ctx, st, f)
+}
+
+// usageFromEvents decodes and counts every event in the window.
+func usageFromEvents(ctx context.Context, st UsageStore, f UsageFilter) (*model.Usage, error) {
 	a := &usageAgg{f: f, sessions: map[string]store.Session{}, agents: map[string]*agentAgg{},
 		grants: map[grantKey]*grantAgg{}, approvals: map[approvalKey]*approvalAgg{}, gateways: map[string]bool{}}
 	ss, err := st.Sessions(ctx, store.SessionFilter{Since: unixNano(f.Since)})
@@ -53,6 +67,20 @@ func Usage(ctx context.Context, st UsageStore, f UsageFilter) (*model.Usage, err
 		var ev recorder.Event
 		if err := json.Unmarshal(e.Payload, &ev); err != nil {
 			return fmt.Errorf("reading event %s/%d: %w", e.Gateway, e.Seq, err)
+		}
+		if _, ok := a.sessions[e.SessionID]; !ok {
+			// A session that ended before the window (by its clock) still
+			// names the agent; an unknown one is remembered as such.
+			ss, err := st.Sessions(ctx, store.SessionFilter{ID: e.SessionID})
+			if err != nil {
+				return err
+			}
+			a.sessions[e.SessionID] = store.Session{}
+			for _, s := range ss {
+				if s.ID == e.SessionID {
+					a.sessions[e.SessionID] = s
+				}
+			}
 		}
 		a.add(e, &ev)
 		return nil

@@ -106,7 +106,7 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Recorder, error) {
 	} else {
 		close(r.retentionDone)
 	}
-	if _, err := r.enqueue(ctx, "", &Event{Kind: KindRecorder, Note: note}, nil, true); err != nil {
+	if _, err := r.enqueue(ctx, "", "", &Event{Kind: KindRecorder, Note: note}, nil, true); err != nil {
 		r.Close()
 		return nil, fmt.Errorf("recording recorder start: %w", err)
 	}
@@ -144,7 +144,7 @@ func (r *Recorder) StartSession(ctx context.Context, info SessionInfo) (*Session
 	}
 	s := &Session{r: r, info: info}
 	row := s.row()
-	if _, err := r.enqueue(ctx, info.ID, &Event{Kind: KindSessionStart, Time: info.Start, Session: &info}, &row, r.cfg.Durability == Sync); err != nil {
+	if _, err := r.enqueue(ctx, info.ID, info.Agent, &Event{Kind: KindSessionStart, Time: info.Start, Session: &info}, &row, r.cfg.Durability == Sync); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -153,7 +153,7 @@ func (r *Recorder) StartSession(ctx context.Context, info SessionInfo) (*Session
 // enqueue assigns the next seq and queues ev; with wait it blocks until the
 // commit. Record-side work (redaction, JSON encoding) happens here, on the
 // caller's goroutine.
-func (r *Recorder) enqueue(ctx context.Context, sessionID string, ev *Event, sess *store.Session, wait bool) (Ack, error) {
+func (r *Recorder) enqueue(ctx context.Context, sessionID, agent string, ev *Event, sess *store.Session, wait bool) (Ack, error) {
 	if err := r.Healthy(); err != nil {
 		r.m.rejected.Inc()
 		return Ack{}, err
@@ -163,6 +163,7 @@ func (r *Recorder) enqueue(ctx context.Context, sessionID string, ev *Event, ses
 	if err != nil {
 		return Ack{}, fmt.Errorf("encoding %s event: %w", ev.Kind, err)
 	}
+	usage := usageRows(agent, ev)
 	select {
 	case r.slots <- struct{}{}:
 	case <-ctx.Done():
@@ -188,7 +189,7 @@ func (r *Recorder) enqueue(ctx context.Context, sessionID string, ev *Event, ses
 		ns = r.lastT // keep event time monotonic along the chain
 	}
 	r.lastT = ns
-	it.ev = store.Event{Gateway: r.gateway, Seq: r.nextSeq, SessionID: sessionID, Time: ns, Kind: string(ev.Kind), Payload: payload}
+	it.ev = store.Event{Gateway: r.gateway, Seq: r.nextSeq, SessionID: sessionID, Time: ns, Kind: string(ev.Kind), Payload: payload, Usage: usage}
 	r.nextSeq++
 	ack, done := Ack{Seq: it.ev.Seq}, it.done // the writer owns it from here
 	r.pending = append(r.pending, it)

@@ -26,12 +26,12 @@ func (s *Session) Info() SessionInfo { return s.info }
 // mode once it is queued. An error means the event was not accepted (or,
 // in sync mode, not committed): the gateway must deny with err's message.
 func (s *Session) Record(ctx context.Context, ev Event) (Ack, error) {
-	return s.r.enqueue(ctx, s.info.ID, &ev, nil, s.r.cfg.Durability == Sync)
+	return s.r.enqueue(ctx, s.info.ID, s.info.Agent, &ev, nil, s.r.cfg.Durability == Sync)
 }
 
 // RecordSync records ev and waits until it is durable, whatever the mode.
 func (s *Session) RecordSync(ctx context.Context, ev Event) (Ack, error) {
-	return s.r.enqueue(ctx, s.info.ID, &ev, nil, true)
+	return s.r.enqueue(ctx, s.info.ID, s.info.Agent, &ev, nil, true)
 }
 
 // RecordAsync queues ev without waiting for its commit, whatever the mode.
@@ -39,7 +39,7 @@ func (s *Session) RecordSync(ctx context.Context, ev Event) (Ack, error) {
 // commits are in order, so a later synchronous Record or End makes every
 // earlier event durable too.
 func (s *Session) RecordAsync(ctx context.Context, ev Event) (Ack, error) {
-	return s.r.enqueue(ctx, s.info.ID, &ev, nil, false)
+	return s.r.enqueue(ctx, s.info.ID, s.info.Agent, &ev, nil, false)
 }
 
 // End records the end of the session with a reason ("client closed",
@@ -53,7 +53,7 @@ func (s *Session) End(ctx context.Context, reason string) error {
 		if row.End == 0 {
 			row.End = 1
 		}
-		_, s.endErr = s.r.enqueue(ctx, s.info.ID, &Event{Kind: KindSessionEnd, Time: now, EndReason: reason}, &row, true)
+		_, s.endErr = s.r.enqueue(ctx, s.info.ID, s.info.Agent, &Event{Kind: KindSessionEnd, Time: now, EndReason: reason}, &row, true)
 	})
 	return s.endErr
 }

@@ -18,6 +18,10 @@ var migrations embed.FS
 // migrations of replicas starting together.
 const migrationLock = 0x6d616e64617465 // "mandate"
 
+// usageMigration creates usage_rows; applying it also writes the usage
+// rows of the events already recorded.
+const usageMigration = 2
+
 // migrate applies, in order, every migrations/<dialect>/NNNN_name.sql file
 // whose version is above the highest recorded in schema_migrations, each in
 // its own transaction.
@@ -65,7 +69,7 @@ func (s *sqlStore) applyMigration(ctx context.Context, version int, body string)
 	if n > 0 {
 		return nil
 	}
-	for _, stmt := range strings.Split(body, ";") {
+	for _, stmt := range splitMigration(body) {
 		if strings.TrimSpace(stmt) == "" {
 			continue
 		}
@@ -73,8 +77,25 @@ func (s *sqlStore) applyMigration(ctx context.Context, version int, body string)
 			return err
 		}
 	}
+	if version == usageMigration {
+		if err := s.backfillUsage(ctx, tx); err != nil {
+			return fmt.Errorf("backfilling usage rows: %w", err)
+		}
+	}
 	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO schema_migrations (version, applied_ns) VALUES (?, ?)`), version, time.Now().UnixNano()); err != nil {
 		return err
 	}
 	return tx.Commit()
+}
+
+// statementBreak separates the statements of a migration that holds
+// semicolons inside a statement (a trigger body); without it, statements
+// are separated by semicolons.
+const statementBreak = "\n-- statement-break\n"
+
+func splitMigration(body string) []string {
+	if strings.Contains(body, statementBreak) {
+		return strings.Split(body, statementBreak)
+	}
+	return strings.Split(body, ";")
 }

@@ -28,6 +28,10 @@ type sqlStore struct {
 	dialect dialect
 	// inserts caches prepared multi-row INSERTs by row count (SQLite).
 	inserts sync.Map // int -> *sql.Stmt
+	// usageInserts is the same for usage rows.
+	usageInserts sync.Map // int -> *sql.Stmt
+	// agents caches session agents for usage rows Append derives.
+	agents agentCache
 }
 
 var _ Store = (*sqlStore)(nil)
@@ -52,6 +56,7 @@ func (s *sqlStore) q(query string) string {
 
 func (s *sqlStore) Close() error {
 	s.inserts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
+	s.usageInserts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
 	return s.db.Close()
 }
 
@@ -77,6 +82,12 @@ func (s *sqlStore) Append(ctx context.Context, b *Batch) error {
 		return fmt.Errorf("appending to record: %w", err)
 	}
 	defer tx.Rollback()
+	// Sessions first: usage rows derived here name their session's agent.
+	for i := range b.Sessions {
+		if err := s.putSession(ctx, tx, &b.Sessions[i]); err != nil {
+			return fmt.Errorf("appending session to record: %w", err)
+		}
+	}
 	if s.dialect.postgres {
 		err = appendEventsPostgres(ctx, tx, b.Events)
 	} else {
@@ -85,14 +96,12 @@ func (s *sqlStore) Append(ctx context.Context, b *Batch) error {
 	if err != nil {
 		return fmt.Errorf("appending events to record: %w", err)
 	}
+	if err := s.appendUsage(ctx, tx, b); err != nil {
+		return fmt.Errorf("appending usage rows to record: %w", err)
+	}
 	for i := range b.Checkpoints {
 		if err := s.putCheckpoint(ctx, tx, &b.Checkpoints[i]); err != nil {
 			return fmt.Errorf("appending checkpoint to record: %w", err)
-		}
-	}
-	for i := range b.Sessions {
-		if err := s.putSession(ctx, tx, &b.Sessions[i]); err != nil {
-			return fmt.Errorf("appending session to record: %w", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
@@ -195,6 +204,11 @@ func (s *sqlStore) Prune(ctx context.Context, gateway string, through uint64, an
 		return 0, fmt.Errorf("pruning events: %w", err)
 	}
 	n, _ := res.RowsAffected()
+	if !s.dialect.postgres { // PostgreSQL: a trigger deletes them
+		if _, err := tx.ExecContext(ctx, `DELETE FROM usage_rows WHERE gateway = ? AND seq <= ?`, gateway, int64(through)); err != nil {
+			return 0, fmt.Errorf("pruning usage rows: %w", err)
+		}
+	}
 	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM checkpoints WHERE gateway = ? AND seq < ?`), gateway, int64(anchor.Seq)); err != nil {
 		return 0, fmt.Errorf("pruning checkpoints: %w", err)
 	}

@@ -49,6 +49,10 @@ type Event struct {
 	Payload []byte
 	Prev    []byte
 	Hash    []byte
+	// Usage, when not nil, are the event's usage rows (UsagePayload.Rows),
+	// which the recorder computes before encoding the payload; when nil,
+	// Append derives them from the payload. Not hashed, not read back.
+	Usage []UsageRow
 }
 
 // Link returns the hashed fields of e.

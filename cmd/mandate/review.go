@@ -21,7 +21,7 @@ func init() { register(newReviewCmd) }
 
 // reviewFlags are the flags of `mandate review`.
 type reviewFlags struct {
-	policy, usage, usageKey, token string
+	policy, usage, usageKey, usageCA, token string
 	since, notice, date            string
 	roles, labels                  []string
 	openPR, dryRun                 bool
@@ -60,6 +60,7 @@ pushes and opens or updates the pull request (GITHUB_TOKEN).`,
 	fl.StringVar(&f.policy, "policy", ".", "policy repository directory")
 	fl.StringVar(&f.usage, "usage", "", "usage source: export file, gateway URL, SQLite file or PostgreSQL DSN (required)")
 	fl.StringVar(&f.usageKey, "usage-key", "", "ed25519 public key file; the usage must be signed by it")
+	fl.StringVar(&f.usageCA, "ca", "", "PEM certificate file that a gateway URL in --usage is trusted by (a gateway's self-signed state/tls/gateway.crt)")
 	fl.StringVar(&f.token, "token", "", "auditor bearer token for a gateway URL (default $MANDATE_TOKEN)")
 	fl.StringVar(&f.since, "since", "90d", "usage window read from a gateway or store; widened to the longest unused_after under review")
 	fl.StringVar(&f.notice, "notice", "14d", "propose reviews due within this period")
@@ -137,7 +138,7 @@ func runReview(cmd *cobra.Command, f *reviewFlags) error {
 	if token == "" {
 		token = os.Getenv("MANDATE_TOKEN")
 	}
-	loaded, err := loadUsage(cmd.Context(), f.usage, f.usageKey, token, now.Add(-since), now)
+	loaded, err := loadUsage(cmd.Context(), f.usage, f.usageKey, f.usageCA, token, now.Add(-since), now)
 	if err != nil {
 		return &exitError{code: 1, err: err}
 	}

@@ -10,13 +10,18 @@ import (
 	"time"
 
 	"github.com/mandatehq/mandate/review"
+	"github.com/mandatehq/mandate/runtime/api"
 	"github.com/mandatehq/mandate/runtime/audit"
 	"github.com/mandatehq/mandate/runtime/store"
 )
 
 // loadUsage reads usage from a gateway URL, a record store (SQLite file or
 // PostgreSQL DSN) or an export file.
-func loadUsage(ctx context.Context, src, keyFile, token string, since, until time.Time) (*review.Loaded, error) {
+//
+// caFile, when set, is the PEM certificate (or CA) a gateway URL is trusted
+// by: a gateway without a tls block serves a self-signed certificate from
+// its state directory.
+func loadUsage(ctx context.Context, src, keyFile, caFile, token string, since, until time.Time) (*review.Loaded, error) {
 	var key []byte
 	if keyFile != "" {
 		b, err := os.ReadFile(keyFile)
@@ -37,7 +42,11 @@ func loadUsage(ctx context.Context, src, keyFile, token string, since, until tim
 	}
 	switch {
 	case strings.HasPrefix(src, "https://") || strings.HasPrefix(src, "http://"):
-		data, err := review.FetchUsage(ctx, nil, src, token, since)
+		c, err := api.NewClient(src, caFile, token)
+		if err != nil {
+			return nil, err
+		}
+		data, err := review.FetchUsage(ctx, c.HTTPClient, src, token, since)
 		if err != nil {
 			return nil, err
 		}

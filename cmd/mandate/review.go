@@ -22,15 +22,15 @@ func init() { register(newReviewCmd) }
 // reviewFlags are the flags of `mandate review`.
 type reviewFlags struct {
 	policy, usage, usageKey, usageCA, token string
-	since, notice, date            string
-	roles, labels                  []string
-	openPR, dryRun                 bool
-	out, format                    string
-	remote, repo, base             string
-	githubURL, githubToken         string
-	gitToken, sshKey               string
-	authorName, authorEmail        string
-	baselineMin                    int
+	since, notice, date                     string
+	roles, labels                           []string
+	openPR, dryRun                          bool
+	out, format                             string
+	remote, repo, base                      string
+	githubURL, githubToken                  string
+	gitToken, sshKey                        string
+	authorName, authorEmail                 string
+	baselineMin                             int
 }
 
 func newReviewCmd() *cobra.Command {

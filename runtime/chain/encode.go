@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"hash"
 )
 
 // HashSize is the length of every hash in the chain (SHA-256).
@@ -41,9 +40,11 @@ type Link struct {
 // where u64/i64 are 8 bytes big-endian and str is a 4-byte big-endian length
 // followed by the bytes. Length prefixes make the encoding unambiguous.
 func (l *Link) Hash() []byte {
-	h := sha256.New()
-	l.write(h)
-	return h.Sum(nil)
+	// One buffer (on the stack for small payloads) hashed at once: writing
+	// piecewise through hash.Hash allocates for every string converted.
+	var stack [512]byte
+	sum := sha256.Sum256(l.appendTo(stack[:0]))
+	return sum[:]
 }
 
 // HashWithSeq is Hash with Seq replaced; the verifier uses it to tell a
@@ -54,32 +55,21 @@ func (l *Link) HashWithSeq(seq uint64) []byte {
 	return c.Hash()
 }
 
-func (l *Link) write(h hash.Hash) {
-	var buf [8]byte
-	writeStr(h, eventTag)
-	binary.BigEndian.PutUint64(buf[:], l.Seq)
-	h.Write(buf[:])
-	writeStr(h, l.Gateway)
-	writeStr(h, l.SessionID)
-	binary.BigEndian.PutUint64(buf[:], uint64(l.TimeUnixNano))
-	h.Write(buf[:])
-	writeStr(h, l.Kind)
-	writeBytes(h, l.Payload)
-	writeBytes(h, l.Prev)
+// appendTo appends the canonical encoding of l (see Hash) to b.
+func (l *Link) appendTo(b []byte) []byte {
+	b = appendStr(b, eventTag)
+	b = binary.BigEndian.AppendUint64(b, l.Seq)
+	b = appendStr(b, l.Gateway)
+	b = appendStr(b, l.SessionID)
+	b = binary.BigEndian.AppendUint64(b, uint64(l.TimeUnixNano))
+	b = appendStr(b, l.Kind)
+	b = appendStr(b, l.Payload)
+	return appendStr(b, l.Prev)
 }
 
-func writeStr(h hash.Hash, s string) {
-	var n [4]byte
-	binary.BigEndian.PutUint32(n[:], uint32(len(s)))
-	h.Write(n[:])
-	h.Write([]byte(s))
-}
-
-func writeBytes(h hash.Hash, b []byte) {
-	var n [4]byte
-	binary.BigEndian.PutUint32(n[:], uint32(len(b)))
-	h.Write(n[:])
-	h.Write(b)
+func appendStr[S string | []byte](b []byte, s S) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
+	return append(b, s...)
 }
 
 // ZeroHash is the Prev of a gateway's first event.

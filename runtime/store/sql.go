@@ -88,15 +88,17 @@ func (s *sqlStore) Append(ctx context.Context, b *Batch) error {
 			return fmt.Errorf("appending session to record: %w", err)
 		}
 	}
+	var args []any
 	if s.dialect.postgres {
 		err = appendEventsPostgres(ctx, tx, b.Events)
 	} else {
-		err = s.appendEventsSQLite(ctx, tx, b.Events)
+		args = eventArgs(b.Events)
+		err = s.appendEventsSQLite(ctx, tx, b.Events, args)
 	}
 	if err != nil {
 		return fmt.Errorf("appending events to record: %w", err)
 	}
-	if err := s.appendUsage(ctx, tx, b); err != nil {
+	if err := s.appendUsageTx(ctx, tx, b, args, false); err != nil {
 		return fmt.Errorf("appending usage rows to record: %w", err)
 	}
 	for i := range b.Checkpoints {
@@ -114,25 +116,53 @@ func (s *sqlStore) Append(ctx context.Context, b *Batch) error {
 // each, under SQLite's default limit of 32766 parameters).
 const sqliteChunk = 128
 
-func (s *sqlStore) appendEventsSQLite(ctx context.Context, tx *sql.Tx, evs []Event) error {
-	args := make([]any, 0, 8*min(len(evs), sqliteChunk))
+// eventCols are the columns of events in insert order; the usage rows of
+// an event reuse its boxed gateway, seq, session_id and time_ns.
+const (
+	eventCols                               = 8
+	argGateway, argSeq, argSession, argTime = 0, 1, 2, 3
+)
+
+// eventArgs are the INSERT arguments of evs, eventCols per event.
+func eventArgs(evs []Event) []any {
+	args := make([]any, 0, eventCols*len(evs))
+	var bx boxer
+	for i := range evs {
+		e := &evs[i]
+		args = append(args, bx.str(0, e.Gateway), int64(e.Seq), bx.str(1, e.SessionID), e.Time,
+			bx.str(2, e.Kind), e.Payload, e.Prev, e.Hash)
+	}
+	return args
+}
+
+func (s *sqlStore) appendEventsSQLite(ctx context.Context, tx *sql.Tx, evs []Event, args []any) error {
 	for len(evs) > 0 {
 		n := min(len(evs), sqliteChunk)
-		args = args[:0]
-		for i := range evs[:n] {
-			e := &evs[i]
-			args = append(args, e.Gateway, int64(e.Seq), e.SessionID, e.Time, e.Kind, e.Payload, e.Prev, e.Hash)
-		}
 		st, err := s.insertStmt(ctx, n)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...); err != nil {
+		if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, args[:n*eventCols]...); err != nil {
 			return fmt.Errorf("events %s/%d..%d: %w", evs[0].Gateway, evs[0].Seq, evs[n-1].Seq, err)
 		}
-		evs = evs[n:]
+		evs, args = evs[n:], args[n*eventCols:]
 	}
 	return nil
+}
+
+// boxer converts strings to database/sql arguments, reusing the last
+// conversion of a column while its value repeats: each conversion of a
+// non-empty string to any allocates.
+type boxer struct {
+	s [usageCols]string
+	v [usageCols]any
+}
+
+func (b *boxer) str(col int, s string) any {
+	if b.v[col] == nil || b.s[col] != s {
+		b.s[col], b.v[col] = s, s
+	}
+	return b.v[col]
 }
 
 // insertEvents is an INSERT of n rows with ? placeholders.

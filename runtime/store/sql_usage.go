@@ -13,15 +13,12 @@ import (
 // usageCols are the columns of usage_rows in insert order.
 const usageCols = 16
 
-// appendUsage writes the usage rows of b's events, deriving them from the
-// payload where the event does not carry them.
-func (s *sqlStore) appendUsage(ctx context.Context, tx *sql.Tx, b *Batch) error {
-	return s.appendUsageTx(ctx, tx, b, false)
-}
-
-// appendUsageTx is appendUsage; inTx prepares its statements in tx (the
-// migration that creates usage_rows has not committed yet).
-func (s *sqlStore) appendUsageTx(ctx context.Context, tx *sql.Tx, b *Batch, inTx bool) error {
+// appendUsageTx writes the usage rows of b's events, deriving them from
+// the payload where the event does not carry them. evArgs, when not nil,
+// are b's event INSERT arguments (eventArgs), whose key values the rows
+// reuse; inTx prepares the statements in tx (the migration that creates
+// usage_rows has not committed yet).
+func (s *sqlStore) appendUsageTx(ctx context.Context, tx *sql.Tx, b *Batch, evArgs []any, inTx bool) error {
 	var sessions map[string]string
 	n := 0
 	for i := range b.Events {
@@ -31,10 +28,18 @@ func (s *sqlStore) appendUsageTx(ctx context.Context, tx *sql.Tx, b *Batch, inTx
 	}
 	args := make([]any, 0, usageCols*n)
 	rows := 0
+	var bx boxer
 	for i := range b.Events {
 		e := &b.Events[i]
 		if !UsageKind(e.Kind) {
 			continue
+		}
+		var gw, seq, sid, tm any
+		if evArgs != nil {
+			a := evArgs[i*eventCols:]
+			gw, seq, sid, tm = a[argGateway], a[argSeq], a[argSession], a[argTime]
+		} else {
+			gw, seq, sid, tm = e.Gateway, int64(e.Seq), e.SessionID, e.Time
 		}
 		us := e.Usage
 		if us == nil {
@@ -56,14 +61,15 @@ func (s *sqlStore) appendUsageTx(ctx context.Context, tx *sql.Tx, b *Batch, inTx
 		}
 		for n := range us {
 			u := &us[n]
-			allowed, part := 0, u.Part
+			allowed, part := int64(0), int64(u.Part)
 			if u.Allowed {
 				allowed = 1
 			} else if part != PartOpaque {
 				part = PartNone
 			}
-			args = append(args, u.Agent, allowed, u.Role, u.Grant, u.Proto, part, u.Class, u.Table, u.Command,
-				e.Time, e.SessionID, e.Gateway, int64(e.Seq), n, encodeList(u.Columns), encodeList(u.Approvals))
+			args = append(args, bx.str(0, u.Agent), allowed, bx.str(1, u.Role), bx.str(2, u.Grant), bx.str(3, u.Proto),
+				part, bx.str(4, u.Class), bx.str(5, u.Table), bx.str(6, u.Command),
+				tm, sid, gw, seq, int64(n), encodeList(u.Columns), encodeList(u.Approvals))
 			rows++
 		}
 	}
@@ -246,7 +252,7 @@ func (s *sqlStore) backfillUsage(ctx context.Context, tx *sql.Tx) error {
 		if len(b.Events) == 0 {
 			return nil
 		}
-		if err := s.appendUsageTx(ctx, tx, &b, true); err != nil {
+		if err := s.appendUsageTx(ctx, tx, &b, nil, true); err != nil {
 			return err
 		}
 		last := b.Events[len(b.Events)-1]

@@ -125,5 +125,9 @@ type Store struct {
 	Durability string
 	// Retention is how long records are kept. Default 400 days.
 	Retention time.Duration
-	DeclRange hcl.Range
+	// KeepRawStatements stores each statement's raw text, literals and all,
+	// next to the redacted text. Default false: literals can hold personal
+	// data, so only the redacted text is kept.
+	KeepRawStatements bool
+	DeclRange         hcl.Range
 }

@@ -43,7 +43,7 @@ func TestLoadFull(t *testing.T) {
 			{Name: "github", URL: "https://token.actions.githubusercontent.com", Audience: "mandate"},
 			{Name: "local", URL: "https://mandate.local", Audience: "mandate", JWKSFile: filepath.Join(dir, "keys/local-issuer.jwks")},
 		},
-		Store: &Store{Postgres: "postgres://u:secret@db/x", Durability: "async", Retention: 30 * 24 * time.Hour},
+		Store: &Store{Postgres: "postgres://u:secret@db/x", Durability: "async", Retention: 30 * 24 * time.Hour, KeepRawStatements: true},
 	}
 	if d := cmp.Diff(want, cfg, cmpopts.IgnoreTypes(hcl.Range{})); d != "" {
 		t.Errorf("config (-want +got):\n%s", d)

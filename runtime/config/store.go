@@ -8,7 +8,7 @@ import (
 )
 
 var storeSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-	{Name: "sqlite"}, {Name: "postgres"}, {Name: "durability"}, {Name: "retention"},
+	{Name: "sqlite"}, {Name: "postgres"}, {Name: "durability"}, {Name: "retention"}, {Name: "keep_raw_statements"},
 }}
 
 func decodeStoreBlock(ctx *hcl.EvalContext, block *hcl.Block) (*Store, hcl.Diagnostics) {
@@ -27,6 +27,8 @@ func decodeStoreBlock(ctx *hcl.EvalContext, block *hcl.Block) (*Store, hcl.Diagn
 			Subject:  block.DefRange.Ptr(),
 		})
 	}
+	s.KeepRawStatements, d = boolAttr(ctx, content.Attributes["keep_raw_statements"])
+	diags = append(diags, d...)
 	s.Durability, d = stringAttr(ctx, content.Attributes["durability"])
 	diags = append(diags, d...)
 	if a := content.Attributes["durability"]; a != nil && !d.HasErrors() && s.Durability != "sync" && s.Durability != "async" {

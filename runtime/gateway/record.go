@@ -29,8 +29,10 @@ func (g *Gateway) openRecorder(ctx context.Context) (pgproxy.Recorder, error) {
 	rec, err := recorder.New(ctx, st, recorder.Config{
 		Durability: sc.Durability,
 		Retention:  sc.Retention,
-		StateDir:   g.cfg.StateDir,
-		Key:        key,
+		// Literals are redacted unless the operator keeps raw statements.
+		KeepRawStatements: sc.KeepRawStatements,
+		StateDir:          g.cfg.StateDir,
+		Key:               key,
 	})
 	if err != nil {
 		st.Close()

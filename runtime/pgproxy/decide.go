@@ -280,7 +280,7 @@ func (ss *session) record(v *verdict, protocol string) ([]*stmtRun, *pgproto3.Er
 		if i < len(v.stmts) {
 			an := v.stmts[i]
 			r.rec.Statement = &an.Statement
-			r.rec.redacted = an.Redacted
+			r.rec.raw, r.rec.redacted = an.Text, an.Redacted
 			r.outputs = an.Outputs
 		}
 		if i < len(v.masks) {

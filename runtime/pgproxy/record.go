@@ -35,11 +35,12 @@ type StatementRecord struct {
 	Protocol string
 	// Statement is the analysis; nil when the text did not parse.
 	Statement *model.Statement
-	// redacted is the analyzer's normalized text (pgsql.Analyzed.Redacted).
-	redacted string
-	Decision model.Decision
-	Decided  time.Time
-	Result   Result
+	// raw is the statement's own text; redacted the analyzer's normalized
+	// text (pgsql.Analyzed.Redacted).
+	raw, redacted string
+	Decision      model.Decision
+	Decided       time.Time
+	Result        Result
 }
 
 // Redacted returns the statement text with every literal replaced by a
@@ -48,6 +49,14 @@ type StatementRecord struct {
 // calling it costs nothing and never parses. Empty when the text did not
 // parse or normalize.
 func (r *StatementRecord) Redacted() string { return r.redacted }
+
+// Raw returns the statement's own text, literals included. A recorder
+// stores it only where its configuration keeps raw statements.
+func (r *StatementRecord) Raw() string { return r.raw }
+
+// SetText sets the raw and redacted texts, as the proxy does from its
+// analysis; recorders' tests use it to build records.
+func (r *StatementRecord) SetText(raw, redacted string) { r.raw, r.redacted = raw, redacted }
 
 // Result summarises what the statement returned.
 type Result struct {

@@ -215,8 +215,13 @@ func (r *Recorder) enqueue(ctx context.Context, sessionID, agent string, ev *Eve
 
 func (r *Recorder) redact(ev *Event) {
 	if st := ev.Statement; st != nil {
-		raw := st.Text
-		st.Text = r.cfg.Redact(raw)
+		// A caller may pass the raw text apart from an already normalized
+		// Text (the Postgres proxy does); otherwise Text is the raw text.
+		raw := st.Raw
+		if raw == "" {
+			raw = st.Text
+		}
+		st.Text = r.cfg.Redact(st.Text)
 		st.Raw = ""
 		if r.cfg.KeepRawStatements {
 			st.Raw = raw

@@ -40,4 +40,5 @@ store {
   postgres   = env("MANDATE_TEST_DSN")
   durability = "async"
   retention  = "30d"
+  keep_raw_statements = true
 }

@@ -63,7 +63,8 @@ func (r *Recorder) Decided(ctx context.Context, s *pgproxy.SessionRecord, st *pg
 	if err != nil {
 		return err
 	}
-	stmt := &recorder.Statement{Text: st.Redacted()}
+	// The recorder keeps Raw only where keep_raw_statements is set.
+	stmt := &recorder.Statement{Text: st.Redacted(), Raw: st.Raw()}
 	if a := st.Statement; a != nil {
 		stmt.Fingerprint, stmt.Tag, stmt.Accesses, stmt.Columns = a.Fingerprint, a.Tag, a.Accesses, a.FilterColumns
 	}

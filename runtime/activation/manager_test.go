@@ -320,3 +320,23 @@ func manyAgents(n int) []string {
 	}
 	return out
 }
+
+// TestOverdueWarnIsCounted: a role past its review with on_overdue = "warn"
+// is allowed, and the decision is counted by role.
+func TestOverdueWarnIsCounted(t *testing.T) {
+	s := gt.NewSigner(t)
+	f := newFixture(t, s, "", nil)
+	p := gt.Policy("a")
+	p.Roles["reader"].Review = &model.Review{EverySeconds: 86400, Reviewers: []string{}, LastReviewed: "2020-01-01",
+		OnOverdue: "warn", DueUnix: 1577923200}
+	if err := f.m.Offer(context.Background(), s.Bundle(t, p, gt.Rev(1), gt.Time(1))); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := decide(t, f.m, "a")
+	if d.Result != model.Allow || len(d.Overdue) != 1 || d.Overdue[0] != "reader" {
+		t.Fatalf("decision = %+v, want allow flagged overdue for reader", d)
+	}
+	if got := metricValue(f.reg, "mandate_review_overdue_decisions_total", "reader"); got != 1 {
+		t.Errorf("overdue decisions for reader = %v, want 1", got)
+	}
+}

@@ -16,6 +16,7 @@ type Metrics struct {
 	info        *prometheus.GaugeVec
 	commitTime  prometheus.Gauge
 	decisions   *prometheus.CounterVec
+	overdue     *prometheus.CounterVec
 	latency     prometheus.Histogram
 }
 
@@ -47,6 +48,10 @@ func NewMetrics(reg prometheus.Registerer, ageSeconds func() float64) *Metrics {
 			Name: "mandate_decisions_total",
 			Help: "Decisions by result (allow, deny, needs_approval, error).",
 		}, []string{"result"}),
+		overdue: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mandate_review_overdue_decisions_total",
+			Help: "Decisions that named a role whose review is overdue with on_overdue = \"warn\", by role.",
+		}, []string{"role"}),
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "mandate_decision_duration_seconds",
 			Help:    "Time to decide one input.",
@@ -63,7 +68,7 @@ func NewMetrics(reg prometheus.Registerer, ageSeconds func() float64) *Metrics {
 		Name: "mandate_bundle_age_seconds",
 		Help: "Seconds since the active bundle was last confirmed current (compared with max_age).",
 	}, ageSeconds)
-	reg.MustRegister(m.activations, m.rejected, m.fetchErrors, m.info, m.commitTime, m.decisions, m.latency, age)
+	reg.MustRegister(m.activations, m.rejected, m.fetchErrors, m.info, m.commitTime, m.decisions, m.overdue, m.latency, age)
 	return m
 }
 
@@ -84,5 +89,8 @@ func (e *instrumented) Decide(ctx context.Context, in *model.Input) (model.Decis
 		result = "error"
 	}
 	e.m.decisions.WithLabelValues(result).Inc()
+	for _, role := range d.Overdue {
+		e.m.overdue.WithLabelValues(role).Inc()
+	}
 	return d, err
 }

@@ -104,11 +104,14 @@ type Decision struct {
 	Source string `json:"source,omitempty"`
 	Role   string `json:"role,omitempty"`
 	Grant  string `json:"grant,omitempty"`
+	// Overdue flags the roles whose review is overdue and whose on_overdue
+	// is "warn": the statement was allowed, and the record says so.
+	Overdue []string `json:"overdue,omitempty"`
 }
 
 // DecisionFrom converts a policy decision.
 func DecisionFrom(id string, d *model.Decision) *Decision {
-	out := &Decision{ID: id, Result: d.Result, Reason: d.Reason, Role: d.Role, Grant: d.Grant}
+	out := &Decision{ID: id, Result: d.Result, Reason: d.Reason, Role: d.Role, Grant: d.Grant, Overdue: d.Overdue}
 	if d.Source != nil {
 		out.Source = fmt.Sprintf("%s:%d", d.Source.File, d.Source.Line)
 	}

@@ -90,6 +90,9 @@ func (ss *session) authenticate(ctx context.Context, a *admitted) error {
 	}
 	if err != nil {
 		srv.cfg.Logger.Info("postgres authentication failed", "agent", agent, "connection", conn, "remote", a.conn.RemoteAddr().String(), "err", err)
+		if ar, ok := srv.cfg.Recorder.(authFailureRecorder); ok {
+			ar.AuthFailed(ctx, AuthFailure{Agent: agent, Connection: conn, RemoteAddr: a.conn.RemoteAddr().String(), Reason: err.Error()})
+		}
 		return ss.refuse(fatal(CodeInvalidPassword, fmt.Sprintf("password authentication failed for user %q", agent)))
 	}
 	ss.principal = pr

@@ -76,6 +76,20 @@ type Recorder interface {
 	SessionEnd(ctx context.Context, s *SessionRecord, reason string)
 }
 
+// AuthFailure is a failed authentication: no session was opened. Agent and
+// Connection are what the client claimed.
+type AuthFailure struct {
+	Agent, Connection, RemoteAddr string
+	// Reason is the gateway's own cause, never the token.
+	Reason string
+}
+
+// authFailureRecorder is implemented by recorders that also record failed
+// authentications; the proxy checks for it on Config.Recorder.
+type authFailureRecorder interface {
+	AuthFailed(ctx context.Context, f AuthFailure)
+}
+
 // Plaintext policies for clients that do not ask for TLS.
 const (
 	PlaintextNever    = "never"

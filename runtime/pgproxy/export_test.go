@@ -1,6 +1,7 @@
 package pgproxy
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -24,5 +25,10 @@ func (e *env) Connect(t testing.TB) *pgx.Conn { return e.connect(t, "require") }
 func (e *env) Deny(table string) { e.policy.set(func(p *testPolicy) { p.denied[table] = true }) }
 
 func (e *env) Server() *Server { return e.srv }
+
+// BadTokenDSN is a connection string for agent1 with a token that fails.
+func (e *env) BadTokenDSN() string {
+	return strings.Replace(e.dsn("agent1", "require"), "password=tok-agent1", "password=nope", 1)
+}
 
 func WaitFor(t testing.TB, what string, cond func() bool) { waitFor(t, what, cond) }

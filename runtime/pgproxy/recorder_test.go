@@ -32,6 +32,10 @@ func TestRealRecorder(t *testing.T) {
 	tbl := e.Table(t, "t", "id int, note text", "VALUES (1, 'top secret')")
 	secret := e.Table(t, "secret", "id int", "")
 	e.Deny(secret)
+	if bad, err := pgx.Connect(ctx, e.BadTokenDSN()); err == nil {
+		bad.Close(ctx)
+		t.Fatal("a bad token connected")
+	}
 	c := e.Connect(t)
 	if _, err := c.Exec(ctx, "SELECT * FROM "+tbl+" WHERE note = 'top secret'", pgx.QueryExecModeSimpleProtocol); err != nil {
 		t.Fatal(err)
@@ -54,7 +58,7 @@ func TestRealRecorder(t *testing.T) {
 		t.Fatal(err)
 	}
 	all := strings.Join(kinds, " ")
-	for _, k := range []string{"session_start", "statement", "result", "session_end"} {
+	for _, k := range []string{"auth", "session_start", "statement", "result", "session_end"} {
 		if !strings.Contains(all, k) {
 			t.Errorf("no %s event in %s", k, all)
 		}
@@ -64,5 +68,13 @@ func TestRealRecorder(t *testing.T) {
 	}
 	if !strings.Contains(payloads.String(), "deny") {
 		t.Error("the denial is not recorded")
+	}
+	for _, want := range []string{`"auth":{"ok":false`, `"auth":{"ok":true`} {
+		if !strings.Contains(payloads.String(), want) {
+			t.Errorf("no %s event recorded (failed and successful authentications)", want)
+		}
+	}
+	if strings.Contains(payloads.String(), "nope") {
+		t.Error("the failed token reached the record")
 	}
 }

@@ -75,6 +75,11 @@ type Auth struct {
 	Subject string `json:"subject,omitempty"`
 	Issuer  string `json:"issuer,omitempty"`
 	Reason  string `json:"reason,omitempty"`
+	// Agent, Connection and ClientAddr describe a failed attempt, which has
+	// no session: the agent is the name the client claimed.
+	Agent      string `json:"agent,omitempty"`
+	Connection string `json:"connection,omitempty"`
+	ClientAddr string `json:"client_addr,omitempty"`
 }
 
 // Statement is one SQL statement. Text is replaced by the redacted form

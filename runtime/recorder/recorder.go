@@ -150,6 +150,29 @@ func (r *Recorder) StartSession(ctx context.Context, info SessionInfo) (*Session
 	return s, nil
 }
 
+// RecordAuthFailure records a failed authentication, which opens no
+// session. It does not wait for the commit: a client that fails to
+// authenticate must not make the gateway wait on the store. Fields the
+// client chose (the claimed agent) are made valid UTF-8 and cut to a bound.
+func (r *Recorder) RecordAuthFailure(ctx context.Context, a Auth) error {
+	a.OK = false
+	a.Agent = boundText(a.Agent)
+	a.Connection = boundText(a.Connection)
+	_, err := r.enqueue(ctx, "", "", &Event{Kind: KindAuth, Time: r.cfg.Now(), Auth: &a}, nil, false)
+	return err
+}
+
+// maxClaimedText bounds client-chosen names kept in auth failure records.
+const maxClaimedText = 128
+
+func boundText(s string) string {
+	s = strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")
+	if len(s) > maxClaimedText {
+		s = strings.ToValidUTF8(s[:maxClaimedText], "")
+	}
+	return s
+}
+
 // enqueue assigns the next seq and queues ev; with wait it blocks until the
 // commit. Record-side work (redaction, JSON encoding) happens here, on the
 // caller's goroutine.

@@ -43,8 +43,23 @@ func (r *Recorder) SessionStart(ctx context.Context, s *pgproxy.SessionRecord) e
 	if err != nil {
 		return err
 	}
+	if _, err := sess.Record(ctx, recorder.Event{Kind: recorder.KindAuth, Time: s.Started,
+		Auth: &recorder.Auth{OK: true, Method: "token", Issuer: s.Issuer, Subject: s.Subject}}); err != nil {
+		_ = sess.End(ctx, "recorder unavailable")
+		return err
+	}
 	r.sessions.Store(s.ID, sess)
 	return nil
+}
+
+// AuthFailed records a failed authentication (best effort: it opens no
+// session and grants nothing, so a recorder error is only logged).
+func (r *Recorder) AuthFailed(ctx context.Context, f pgproxy.AuthFailure) {
+	err := r.rec.RecordAuthFailure(ctx, recorder.Auth{Method: "token", Reason: f.Reason,
+		Agent: f.Agent, Connection: f.Connection, ClientAddr: f.RemoteAddr})
+	if err != nil {
+		r.log.Warn("recording a failed authentication", "agent", f.Agent, "err", err)
+	}
 }
 
 func (r *Recorder) session(s *pgproxy.SessionRecord) (*recorder.Session, error) {

@@ -56,13 +56,16 @@ func TestAdapter(t *testing.T) {
 	for _, e := range tl.Entries {
 		kinds = append(kinds, e.Kind)
 	}
-	if diff := cmp.Diff([]recorder.Kind{recorder.KindSessionStart, recorder.KindStatement, recorder.KindResult, recorder.KindSessionEnd}, kinds); diff != "" {
+	if diff := cmp.Diff([]recorder.Kind{recorder.KindSessionStart, recorder.KindAuth, recorder.KindStatement, recorder.KindResult, recorder.KindSessionEnd}, kinds); diff != "" {
 		t.Errorf("kinds (-want +got):\n%s", diff)
 	}
-	if d := tl.Entries[1].Event.Decision; d.Source != "roles.hcl:7" || d.Role != "reader" {
+	if a := tl.Entries[1].Event.Auth; a == nil || !a.OK || a.Subject != "repo:acme/etl" {
+		t.Errorf("auth = %+v, want a successful token authentication of repo:acme/etl", a)
+	}
+	if d := tl.Entries[2].Event.Decision; d.Source != "roles.hcl:7" || d.Role != "reader" {
 		t.Errorf("decision = %+v", d)
 	}
-	if r := tl.Entries[2].Event.Result; r.Rows != 2 || r.Masked != 1 {
+	if r := tl.Entries[3].Event.Result; r.Rows != 2 || r.Masked != 1 {
 		t.Errorf("result = %+v", r)
 	}
 }

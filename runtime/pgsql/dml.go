@@ -44,42 +44,45 @@ func (a *analyzer) insertStmt(s *pg_query.InsertStmt, outer *scope, filter bool)
 }
 
 func (a *analyzer) updateStmt(s *pg_query.UpdateStmt, outer *scope, filter bool) ([]string, []Lineage) {
-	sc := outer.child()
-	a.withClause(s.WithClause, sc)
-	if s.Relation == nil {
-		return nil, nil
-	}
-	target := a.rangeVar(s.Relation, sc, "")
-	a.access("update", target.table)
-	sc.items = append(sc.items, target)
-	for _, f := range s.FromClause {
-		a.fromItem(f, sc)
-	}
-	a.assignments(s.TargetList, sc)
-	var discard linAcc
-	a.expr(s.WhereClause, sc, true, &discard)
-	names, outs := a.targetList(s.ReturningList, sc, filter)
-	if target.used {
-		a.access("select", target.table)
-	}
-	return names, outs
+	return a.modify("update", modifyParts{with: s.WithClause, rel: s.Relation, from: s.FromClause,
+		set: s.TargetList, where: s.WhereClause, returning: s.ReturningList}, outer, filter)
 }
 
 func (a *analyzer) deleteStmt(s *pg_query.DeleteStmt, outer *scope, filter bool) ([]string, []Lineage) {
+	return a.modify("delete", modifyParts{with: s.WithClause, rel: s.Relation, from: s.UsingClause,
+		where: s.WhereClause, returning: s.ReturningList}, outer, filter)
+}
+
+// modifyParts are the clauses UPDATE and DELETE share; set is UPDATE's SET
+// list (nil for DELETE) and from is UPDATE's FROM or DELETE's USING.
+type modifyParts struct {
+	with                 *pg_query.WithClause
+	rel                  *pg_query.RangeVar
+	from, set, returning []*pg_query.Node
+	where                *pg_query.Node
+}
+
+// modify analyses an UPDATE or DELETE: the target needs class, the FROM or
+// USING items are read, and a SET, WHERE or RETURNING that reads the target
+// makes it need select too.
+func (a *analyzer) modify(class string, m modifyParts, outer *scope, filter bool) ([]string, []Lineage) {
 	sc := outer.child()
-	a.withClause(s.WithClause, sc)
-	if s.Relation == nil {
+	a.withClause(m.with, sc)
+	if m.rel == nil {
 		return nil, nil
 	}
-	target := a.rangeVar(s.Relation, sc, "")
-	a.access("delete", target.table)
+	target := a.rangeVar(m.rel, sc, "")
+	a.access(class, target.table)
 	sc.items = append(sc.items, target)
-	for _, f := range s.UsingClause {
+	for _, f := range m.from {
 		a.fromItem(f, sc)
 	}
+	if m.set != nil {
+		a.assignments(m.set, sc)
+	}
 	var discard linAcc
-	a.expr(s.WhereClause, sc, true, &discard)
-	names, outs := a.targetList(s.ReturningList, sc, filter)
+	a.expr(m.where, sc, true, &discard)
+	names, outs := a.targetList(m.returning, sc, filter)
 	if target.used {
 		a.access("select", target.table)
 	}

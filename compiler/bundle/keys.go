@@ -6,12 +6,11 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/pem"
-	"errors"
 	"fmt"
+
+	"github.com/mandatehq/mandate/internal/pemkey"
 )
 
 // Signing algorithms mandate supports.
@@ -51,30 +50,11 @@ func GenerateKey(alg string) (private, public []byte, err error) {
 }
 
 // ParsePrivateKey parses a PEM private key (PKCS #8, PKCS #1 or SEC 1) and
-// returns it with its algorithm.
+// returns it with its bundle signing algorithm.
 func ParsePrivateKey(data []byte) (crypto.Signer, string, error) {
-	block, _ := pem.Decode(data)
-	if block == nil {
-		return nil, "", errors.New("no PEM block found")
-	}
-	var key any
-	var err error
-	switch block.Type {
-	case "PRIVATE KEY":
-		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
-	case "RSA PRIVATE KEY":
-		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
-	case "EC PRIVATE KEY":
-		key, err = x509.ParseECPrivateKey(block.Bytes)
-	default:
-		return nil, "", fmt.Errorf("PEM block %q is not a private key", block.Type)
-	}
+	signer, err := pemkey.ParsePrivate(data)
 	if err != nil {
-		return nil, "", fmt.Errorf("parsing private key: %w", err)
-	}
-	signer, ok := key.(crypto.Signer)
-	if !ok {
-		return nil, "", fmt.Errorf("unsupported private key type %T", key)
+		return nil, "", err
 	}
 	alg, err := algorithmOf(signer.Public())
 	if err != nil {
@@ -86,22 +66,9 @@ func ParsePrivateKey(data []byte) (crypto.Signer, string, error) {
 // ParsePublicKey parses a PEM public key (PKIX "PUBLIC KEY" or PKCS #1 "RSA
 // PUBLIC KEY") and returns it with its algorithm.
 func ParsePublicKey(data []byte) (crypto.PublicKey, string, error) {
-	block, _ := pem.Decode(data)
-	if block == nil {
-		return nil, "", errors.New("no PEM block found")
-	}
-	var key any
-	var err error
-	switch block.Type {
-	case "PUBLIC KEY":
-		key, err = x509.ParsePKIXPublicKey(block.Bytes)
-	case "RSA PUBLIC KEY":
-		key, err = x509.ParsePKCS1PublicKey(block.Bytes)
-	default:
-		return nil, "", fmt.Errorf("PEM block %q is not a public key", block.Type)
-	}
+	key, err := pemkey.ParsePublic(data)
 	if err != nil {
-		return nil, "", fmt.Errorf("parsing public key: %w", err)
+		return nil, "", err
 	}
 	alg, err := algorithmOf(key)
 	if err != nil {
@@ -130,14 +97,7 @@ func algorithmOf(pub crypto.PublicKey) (string, error) {
 // the base64url (unpadded) SHA-256 of its PKIX DER encoding. It is the same
 // derivation as the gateway's token keys (runtime/identity.KeyID), so one key
 // has one id in bundle signatures, JWKS documents and configuration.
-func KeyID(pub crypto.PublicKey) (string, error) {
-	der, err := x509.MarshalPKIXPublicKey(pub)
-	if err != nil {
-		return "", fmt.Errorf("encoding public key: %w", err)
-	}
-	sum := sha256.Sum256(der)
-	return base64.RawURLEncoding.EncodeToString(sum[:])[:16], nil
-}
+func KeyID(pub crypto.PublicKey) (string, error) { return pemkey.KeyID(pub) }
 
 // KeyIDFromPEM is KeyID of a PEM public or private key.
 func KeyIDFromPEM(data []byte) (string, error) {

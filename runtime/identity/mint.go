@@ -7,11 +7,8 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"time"
@@ -19,18 +16,12 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/cryptosigner"
 	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/mandatehq/mandate/internal/pemkey"
 )
 
 // KeyID derives a key id from a public key: the first 16 characters of the
 // unpadded base64url SHA-256 of its DER (PKIX) encoding.
-func KeyID(pub crypto.PublicKey) (string, error) {
-	der, err := x509.MarshalPKIXPublicKey(pub)
-	if err != nil {
-		return "", fmt.Errorf("encoding public key: %w", err)
-	}
-	sum := sha256.Sum256(der)
-	return base64.RawURLEncoding.EncodeToString(sum[:])[:16], nil
-}
+func KeyID(pub crypto.PublicKey) (string, error) { return pemkey.KeyID(pub) }
 
 // AlgorithmFor is the JWS algorithm mandate signs with for a key: RS256 for
 // RSA, ES256/ES384/ES512 for P-256/P-384/P-521, EdDSA for Ed25519.
@@ -141,41 +132,8 @@ func randomID() string {
 
 // ParsePrivateKeyPEM reads a PEM private key (PKCS#8, SEC 1 "EC PRIVATE
 // KEY" or PKCS#1 "RSA PRIVATE KEY").
-func ParsePrivateKeyPEM(b []byte) (crypto.Signer, error) {
-	blk, _ := pem.Decode(b)
-	if blk == nil {
-		return nil, errors.New("no PEM block found")
-	}
-	var k any
-	var err error
-	switch blk.Type {
-	case "PRIVATE KEY":
-		k, err = x509.ParsePKCS8PrivateKey(blk.Bytes)
-	case "EC PRIVATE KEY":
-		k, err = x509.ParseECPrivateKey(blk.Bytes)
-	case "RSA PRIVATE KEY":
-		k, err = x509.ParsePKCS1PrivateKey(blk.Bytes)
-	default:
-		return nil, fmt.Errorf("PEM block %q is not a private key", blk.Type)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("parsing %s: %w", blk.Type, err)
-	}
-	s, ok := k.(crypto.Signer)
-	if !ok {
-		return nil, fmt.Errorf("key type %T cannot sign", k)
-	}
-	return s, nil
-}
+func ParsePrivateKeyPEM(b []byte) (crypto.Signer, error) { return pemkey.ParsePrivate(b) }
 
-// ParsePublicKeyPEM reads a PEM public key ("PUBLIC KEY", PKIX).
-func ParsePublicKeyPEM(b []byte) (crypto.PublicKey, error) {
-	blk, _ := pem.Decode(b)
-	if blk == nil {
-		return nil, errors.New("no PEM block found")
-	}
-	if blk.Type != "PUBLIC KEY" {
-		return nil, fmt.Errorf("PEM block %q is not a public key", blk.Type)
-	}
-	return x509.ParsePKIXPublicKey(blk.Bytes)
-}
+// ParsePublicKeyPEM reads a PEM public key (PKIX "PUBLIC KEY" or PKCS #1
+// "RSA PUBLIC KEY").
+func ParsePublicKeyPEM(b []byte) (crypto.PublicKey, error) { return pemkey.ParsePublic(b) }

@@ -8,6 +8,11 @@ import data.mandate.lib
 
 statement := input.statement
 
+# has_statement guards the "no statement" denial: `not is_object(...)` of an
+# undefined input.statement is itself undefined, while `not has_statement`
+# is true.
+has_statement if is_object(input.statement)
+
 default accesses := []
 
 accesses := statement.accesses
@@ -215,7 +220,7 @@ decision := lib.unknown_agent if {
 } else := lib.wrong_type("postgres") if {
 	lib.kind != "postgres"
 } else := lib.deny("no statement was given", lib.agent.source) if {
-	not is_object(input.statement)
+	not has_statement
 } else := lib.deny(sprintf("statement is never allowed: %s", [statement.forbidden]), lib.agent.source) if {
 	statement.forbidden
 	statement.forbidden != ""

@@ -241,3 +241,15 @@ test_overdue_review_hint_names_reviewers if {
 	d := decide("stale-bot", {"accesses": [acc("select", "stock.items")]})
 	d.hint == "this statement needs an approval for role stale_approver, whose review is overdue: ask group oncall to approve it or to review the role"
 }
+
+test_missing_statement_is_denied if {
+	d := postgres.decision with input as {"kind": "postgres", "agent": "fulfilment-planner", "connection": "orders_db", "now_unix": now}
+	d.result == "deny"
+	d.reason == "no statement was given"
+}
+
+test_statement_that_is_not_an_object_is_denied if {
+	d := decide("fulfilment-planner", "SELECT 1")
+	d.result == "deny"
+	d.reason == "no statement was given"
+}

@@ -23,6 +23,9 @@ type Options struct {
 	// CacheSize bounds the decision cache in entries; 0 means
 	// DefaultCacheSize, a negative value disables the cache.
 	CacheSize int
+	// RegoOnly turns the fast path off, so that OPA evaluates every
+	// uncached input (for tests and benchmarks that compare the two).
+	RegoOnly bool
 }
 
 // Engine decides inputs against one bundle. Safe for concurrent use; it
@@ -36,6 +39,9 @@ type Engine struct {
 	thresholds []int64
 	cache      *cache
 	ids        *idSource
+	// fast decides the common inputs without OPA; nil when the bundle's
+	// Rego is not this release's library (or Options.RegoOnly).
+	fast *fastPath
 }
 
 var kinds = map[string]string{
@@ -90,6 +96,9 @@ func New(ctx context.Context, b *bundle.Loaded, opts Options) (*Engine, error) {
 		}
 	}
 	sort.Slice(e.thresholds, func(i, j int) bool { return e.thresholds[i] < e.thresholds[j] })
+	if !opts.RegoOnly && stockLibrary(b) {
+		e.fast = newFastPath(b.Policy)
+	}
 	return e, nil
 }
 
@@ -128,6 +137,12 @@ func (e *Engine) decide(ctx context.Context, in *model.Input) (model.Decision, e
 	key := cacheKey(in, bucket)
 	if d, ok := e.cache.get(key); ok {
 		return d, nil
+	}
+	if e.fast != nil {
+		if d, ok := e.fast.decide(in); ok {
+			e.cache.put(key, d)
+			return d, nil
+		}
 	}
 	// OPA would otherwise start a goroutine per evaluation to watch ctx and
 	// allocate fresh metrics; AfterFunc registers a callback instead (none at

@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
-	"fmt"
 	"io"
 	"sort"
 )
@@ -12,7 +11,7 @@ import (
 func gzipReader(raw []byte) (io.Reader, error) {
 	gz, err := gzip.NewReader(bytes.NewReader(raw))
 	if err != nil {
-		return nil, fmt.Errorf("reading bundle archive: %w", err)
+		return nil, rejectf(ErrTruncated, "reading bundle archive: %w", err)
 	}
 	return gz, nil
 }

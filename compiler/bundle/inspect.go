@@ -21,7 +21,7 @@ func Inspect(r io.Reader, opts LoadOptions) (*Loaded, error) {
 		return nil, fmt.Errorf("reading bundle: %w", err)
 	}
 	if int64(len(raw)) > max {
-		return nil, fmt.Errorf("reading bundle: larger than the limit of %d bytes", max)
+		return nil, rejectf(ErrOversized, "reading bundle: larger than the limit of %d bytes", max)
 	}
 	entries, err := readEntries(raw, max)
 	if err != nil {

@@ -64,6 +64,9 @@ type FileSummary struct {
 // public key): it must be signed by one of them, every file must match the
 // signature, no file may be missing or extra, the only root must be
 // "mandate", and the schema version must be the one this build understands.
+// A rejection wraps one of the classes ErrUnsigned, ErrWrongKey,
+// ErrOversized, ErrTruncated, ErrWrongScope or ErrTampered, or none (see the
+// package doc).
 func Load(r io.Reader, keys map[string][]byte, opts LoadOptions) (*Loaded, error) {
 	max := opts.MaxBytes
 	if max <= 0 {
@@ -77,7 +80,7 @@ func Load(r io.Reader, keys map[string][]byte, opts LoadOptions) (*Loaded, error
 		return nil, fmt.Errorf("reading bundle: %w", err)
 	}
 	if int64(len(raw)) > max {
-		return nil, fmt.Errorf("reading bundle: larger than the limit of %d bytes", max)
+		return nil, rejectf(ErrOversized, "reading bundle: larger than the limit of %d bytes", max)
 	}
 	entries, err := readEntries(raw, max)
 	if err != nil {
@@ -99,7 +102,7 @@ func Load(r io.Reader, keys map[string][]byte, opts LoadOptions) (*Loaded, error
 		configs[id] = &opabundle.KeyConfig{Key: string(pemData), Algorithm: alg}
 	}
 	if _, ok := configs[keyID]; !ok {
-		return nil, fmt.Errorf("verifying bundle: signed by key %q, which is not a configured verification key", keyID)
+		return nil, rejectf(ErrWrongKey, "verifying bundle: signed by key %q, which is not a configured verification key", keyID)
 	}
 	// Decode the model while the files are verified: the two biggest steps
 	// of activating a large bundle run on two cores. The goroutine only
@@ -130,11 +133,11 @@ type decodedPolicy struct {
 func verifyFiles(entries map[string][]byte, vc *opabundle.VerificationConfig) (ast.Value, error) {
 	var sc opabundle.SignaturesConfig
 	if err := json.Unmarshal(entries[SignaturesPath], &sc); err != nil {
-		return nil, fmt.Errorf("verifying bundle: decoding .signatures.json: %w", err)
+		return nil, rejectf(ErrTampered, "verifying bundle: decoding .signatures.json: %w", err)
 	}
 	signed, err := opabundle.VerifyBundleSignature(sc, vc)
 	if err != nil {
-		return nil, fmt.Errorf("verifying bundle: %w", err)
+		return nil, rejectf(ErrTampered, "verifying bundle: %w", err)
 	}
 	var data ast.Value
 	for name, content := range entries {
@@ -143,7 +146,7 @@ func verifyFiles(entries map[string][]byte, vc *opabundle.VerificationConfig) (a
 		}
 		fi, ok := signed[name]
 		if !ok {
-			return nil, fmt.Errorf("verifying bundle: file %s is not included in the bundle signature", name)
+			return nil, rejectf(ErrTampered, "verifying bundle: file %s is not included in the bundle signature", name)
 		}
 		delete(signed, name)
 		if fi.Algorithm != string(opabundle.SHA256) {
@@ -157,10 +160,12 @@ func verifyFiles(entries map[string][]byte, vc *opabundle.VerificationConfig) (a
 		}
 		sum, _, err := fileHashValue(File{Path: name, Data: content})
 		if err != nil {
-			return nil, fmt.Errorf("verifying bundle: %w", err)
+			// A structured file that does not parse cannot match the
+			// digest of a parsed document: it was changed.
+			return nil, rejectf(ErrTampered, "verifying bundle: %w", err)
 		}
 		if hex.EncodeToString(sum) != fi.Hash {
-			return nil, fmt.Errorf("verifying bundle: %s: digest mismatch", name)
+			return nil, rejectf(ErrTampered, "verifying bundle: %s: digest mismatch", name)
 		}
 	}
 	if len(signed) > 0 {
@@ -169,7 +174,7 @@ func verifyFiles(entries map[string][]byte, vc *opabundle.VerificationConfig) (a
 			missing = append(missing, name)
 		}
 		sort.Strings(missing)
-		return nil, fmt.Errorf("verifying bundle: file(s) %s signed but not found in the bundle", strings.Join(missing, ", "))
+		return nil, rejectf(ErrTampered, "verifying bundle: file(s) %s signed but not found in the bundle", strings.Join(missing, ", "))
 	}
 	return data, nil
 }
@@ -190,10 +195,11 @@ func verifyData(content []byte, want string) (ast.Value, error) {
 	}
 	slow, doc, err := fileHashValue(File{Path: DataPath, Data: content})
 	if err != nil {
-		return nil, fmt.Errorf("verifying bundle: %w", err)
+		// Not the signed bytes and not JSON either: it cannot match.
+		return nil, rejectf(ErrTampered, "verifying bundle: %w", err)
 	}
 	if hex.EncodeToString(slow) != want {
-		return nil, fmt.Errorf("verifying bundle: %s: digest mismatch", DataPath)
+		return nil, rejectf(ErrTampered, "verifying bundle: %s: digest mismatch", DataPath)
 	}
 	v, err := ast.InterfaceToValue(doc)
 	if err != nil {
@@ -218,33 +224,33 @@ func readEntries(raw []byte, max int64) (map[string][]byte, error) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("reading bundle archive: %w", err)
+			return nil, rejectf(ErrTruncated, "reading bundle archive: %w", err)
 		}
 		name := strings.TrimPrefix(hdr.Name, "/")
 		if isDir(hdr) {
 			continue // tar tools add directory entries; they carry nothing
 		}
 		if !isRegular(hdr) {
-			return nil, fmt.Errorf("reading bundle archive: %s is not a regular file", name)
+			return nil, rejectf(ErrTruncated, "reading bundle archive: %s is not a regular file", name)
 		}
 		if hdr.Size < 0 || total+hdr.Size > max {
-			return nil, fmt.Errorf("reading bundle archive: unpacked size exceeds the limit of %d bytes", max)
+			return nil, rejectf(ErrOversized, "reading bundle archive: unpacked size exceeds the limit of %d bytes", max)
 		}
 		data, err := io.ReadAll(io.LimitReader(tr, hdr.Size))
 		if err != nil {
-			return nil, fmt.Errorf("reading bundle archive entry %s: %w", name, err)
+			return nil, rejectf(ErrTruncated, "reading bundle archive entry %s: %w", name, err)
 		}
 		if int64(len(data)) != hdr.Size {
-			return nil, fmt.Errorf("reading bundle archive entry %s: truncated", name)
+			return nil, rejectf(ErrTruncated, "reading bundle archive entry %s: truncated", name)
 		}
 		total += hdr.Size
 		if _, dup := entries[name]; dup {
-			return nil, fmt.Errorf("reading bundle archive: %s appears twice", name)
+			return nil, rejectf(ErrTruncated, "reading bundle archive: %s appears twice", name)
 		}
 		entries[name] = data
 	}
 	if _, err := io.Copy(io.Discard, gz); err != nil {
-		return nil, fmt.Errorf("reading bundle archive: %w", err)
+		return nil, rejectf(ErrTruncated, "reading bundle archive: %w", err)
 	}
 	return entries, nil
 }
@@ -253,11 +259,11 @@ func readEntries(raw []byte, max int64) (map[string][]byte, error) {
 // mandate/data.json and mandate/*.rego (at least one).
 func checkLayout(entries map[string][]byte) error {
 	if _, ok := entries[SignaturesPath]; !ok {
-		return errors.New("verifying bundle: unsigned (no .signatures.json)")
+		return rejectf(ErrUnsigned, "verifying bundle: unsigned (no .signatures.json)")
 	}
 	for _, want := range []string{ManifestPath, DataPath} {
 		if _, ok := entries[want]; !ok {
-			return fmt.Errorf("verifying bundle: missing file %s", want)
+			return rejectf(ErrTampered, "verifying bundle: missing file %s", want)
 		}
 	}
 	rego := 0
@@ -268,7 +274,7 @@ func checkLayout(entries map[string][]byte) error {
 			!strings.Contains(strings.TrimPrefix(name, model.Root+"/"), "/"):
 			rego++
 		default:
-			return fmt.Errorf("verifying bundle: unexpected file %s", name)
+			return rejectf(ErrWrongScope, "verifying bundle: unexpected file %s", name)
 		}
 	}
 	if rego == 0 {
@@ -282,30 +288,30 @@ func checkLayout(entries map[string][]byte) error {
 func signatureKeyID(data []byte) (string, error) {
 	var sc opabundle.SignaturesConfig
 	if err := json.Unmarshal(data, &sc); err != nil {
-		return "", fmt.Errorf("verifying bundle: decoding .signatures.json: %w", err)
+		return "", rejectf(ErrTampered, "verifying bundle: decoding .signatures.json: %w", err)
 	}
 	if len(sc.Signatures) != 1 {
-		return "", fmt.Errorf("verifying bundle: .signatures.json holds %d signatures, want exactly one", len(sc.Signatures))
+		return "", rejectf(ErrTampered, "verifying bundle: .signatures.json holds %d signatures, want exactly one", len(sc.Signatures))
 	}
 	if sc.Plugin != "" {
-		return "", fmt.Errorf("verifying bundle: signature plugin %q is not supported", sc.Plugin)
+		return "", rejectf(ErrTampered, "verifying bundle: signature plugin %q is not supported", sc.Plugin)
 	}
 	head, _, ok := strings.Cut(sc.Signatures[0], ".")
 	if !ok {
-		return "", errors.New("verifying bundle: malformed signature")
+		return "", rejectf(ErrTampered, "verifying bundle: malformed signature")
 	}
 	hb, err := base64.RawURLEncoding.DecodeString(head)
 	if err != nil {
-		return "", fmt.Errorf("verifying bundle: decoding signature header: %w", err)
+		return "", rejectf(ErrTampered, "verifying bundle: decoding signature header: %w", err)
 	}
 	var h struct {
 		Kid string `json:"kid"`
 	}
 	if err := json.Unmarshal(hb, &h); err != nil {
-		return "", fmt.Errorf("verifying bundle: decoding signature header: %w", err)
+		return "", rejectf(ErrTampered, "verifying bundle: decoding signature header: %w", err)
 	}
 	if h.Kid == "" {
-		return "", errors.New("verifying bundle: signature names no key id")
+		return "", rejectf(ErrWrongKey, "verifying bundle: signature names no key id")
 	}
 	return h.Kid, nil
 }
@@ -316,7 +322,7 @@ func finish(entries map[string][]byte, data ast.Value, decoded decodedPolicy, ke
 		return nil, fmt.Errorf("verifying bundle: decoding manifest: %w", err)
 	}
 	if m.Roots == nil || len(*m.Roots) != 1 || (*m.Roots)[0] != model.Root {
-		return nil, fmt.Errorf("verifying bundle: roots must be exactly [%q]", model.Root)
+		return nil, rejectf(ErrWrongScope, "verifying bundle: roots must be exactly [%q]", model.Root)
 	}
 	if m.Revision == "" {
 		return nil, errors.New("verifying bundle: manifest has no revision")
@@ -370,7 +376,7 @@ func finish(entries map[string][]byte, data ast.Value, decoded decodedPolicy, ke
 			return nil, fmt.Errorf("verifying bundle: parsing %s: %w", name, err)
 		}
 		if !mod.Package.Path.HasPrefix(root) {
-			return nil, fmt.Errorf("verifying bundle: %s declares package %s, outside the %q root", name, mod.Package.Path, model.Root)
+			return nil, rejectf(ErrWrongScope, "verifying bundle: %s declares package %s, outside the %q root", name, mod.Package.Path, model.Root)
 		}
 		l.Modules[name] = mod
 	}

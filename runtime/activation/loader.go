@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/mandatehq/mandate/compiler/bundle"
 	"github.com/mandatehq/mandate/runtime/decision"
@@ -60,29 +59,21 @@ func KeysByID(pems map[string][]byte) (map[string][]byte, error) {
 	return out, nil
 }
 
-// classify maps compiler/bundle's verification errors to reasons. The
-// patterns follow its messages; anything unknown is "invalid".
+// classify maps compiler/bundle's rejection classes to reasons; an error of
+// no class is "invalid". A bundle error has one class at most.
 func classify(err error) string {
-	msg := err.Error()
-	for _, c := range []struct{ reason, pattern string }{
-		{ReasonUnsigned, "unsigned"},
-		{ReasonWrongKey, "not a configured verification key"},
-		{ReasonWrongKey, "names no key id"},
-		{ReasonOversized, "limit of"},
-		{ReasonTruncated, "truncated"},
-		{ReasonTruncated, "unexpected EOF"},
-		{ReasonTruncated, "gzip"},
-		{ReasonTruncated, "archive"},
-		{ReasonWrongScope, "roots must be"},
-		{ReasonWrongScope, "data outside"},
-		{ReasonWrongScope, "unexpected file"},
-		{ReasonTampered, "digest mismatch"},
-		{ReasonTampered, "not included in bundle signature"},
-		{ReasonTampered, "verify JWT signature"},
-		{ReasonTampered, "signature"},
-		{ReasonTampered, "missing file"},
+	for _, c := range []struct {
+		class  error
+		reason string
+	}{
+		{bundle.ErrUnsigned, ReasonUnsigned},
+		{bundle.ErrWrongKey, ReasonWrongKey},
+		{bundle.ErrOversized, ReasonOversized},
+		{bundle.ErrTruncated, ReasonTruncated},
+		{bundle.ErrWrongScope, ReasonWrongScope},
+		{bundle.ErrTampered, ReasonTampered},
 	} {
-		if strings.Contains(msg, c.pattern) {
+		if errors.Is(err, c.class) {
 			return c.reason
 		}
 	}

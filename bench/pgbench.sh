@@ -4,8 +4,9 @@
 # mandate gateway (compiled policy, decision engine, the real recorder with
 # async durability, a masking rule on the column pgbench -S reads), in one
 # run; "gateway-norec" is the same gateway recording nothing. Prints TPS,
-# ratios to direct, p50 latency and the p50 latency the gateway adds, and
-# the gateway's memory per idle client connection.
+# ratios to direct, p50 latency and the p50 latency the gateway adds (also
+# with one client, mode "one", where no query waits for a CPU), and the
+# gateway's memory per idle client connection.
 #
 # Needs PostgreSQL on 127.0.0.1:5432 (trust auth as postgres) and Go;
 # installs pgbouncer with apt-get when missing.
@@ -94,13 +95,13 @@ for port in $PGBOUNCER_PORT $GW_PORT $GW2_PORT; do
   done
 done
 
-# run LABEL PORT USER PASSWORD DBNAME MODE -> "tps p50_us"
+# run LABEL PORT USER PASSWORD DBNAME MODE [CLIENTS THREADS] -> "tps p50_us"
 run() {
-  local label=$1 port=$2 user=$3 pass=$4 db=$5 mode=$6
+  local label=$1 port=$2 user=$3 pass=$4 db=$5 mode=$6 clients=${7:-$CLIENTS} threads=${8:-$THREADS}
   local dir="$TMP/log-$label-$mode"
   mkdir -p "$dir"
   local out
-  out=$(cd "$dir" && PGPASSWORD=$pass pgbench -S -n -c $CLIENTS -j $THREADS -T "$DURATION" -M "$mode" \
+  out=$(cd "$dir" && PGPASSWORD=$pass pgbench -S -n -c "$clients" -j "$threads" -T "$DURATION" -M "$mode" \
     -h 127.0.0.1 -p "$port" -U "$user" -l --log-prefix=tx "$db" 2>&1) || { echo "$out" >&2; exit 1; }
   local tps p50
   tps=$(echo "$out" | awk '/^tps = / {print $3; exit}')
@@ -109,19 +110,24 @@ run() {
 }
 
 declare -A TPS P50
+# "simple" and "prepared" load the machine with $CLIENTS clients; "one" is
+# the simple protocol with a single client, where nothing queues for the
+# CPU and the p50 difference is the latency a hop adds to one query.
 for round in $(seq 1 "$ROUNDS"); do
-  for mode in simple prepared; do
+  for mode in simple prepared one; do
+    proto=$mode clients=$CLIENTS threads=$THREADS
+    if [ "$mode" = one ]; then proto=simple clients=1 threads=1; fi
     for target in direct pgbouncer gateway gateway-norec; do
       case $target in
-        direct) r=$(run direct 5432 postgres "" "$DB" $mode) ;;
-        pgbouncer) r=$(run pgbouncer $PGBOUNCER_PORT postgres "" "$DB" $mode) ;;
-        gateway) r=$(run gateway $GW_PORT bench "$BENCH_TOKEN" bench $mode) ;;
-        gateway-norec) r=$(run gateway-norec $GW2_PORT bench "$BENCH_TOKEN" bench $mode) ;;
+        direct) r=$(run direct 5432 postgres "" "$DB" $proto $clients $threads) ;;
+        pgbouncer) r=$(run pgbouncer $PGBOUNCER_PORT postgres "" "$DB" $proto $clients $threads) ;;
+        gateway) r=$(run gateway $GW_PORT bench "$BENCH_TOKEN" bench $proto $clients $threads) ;;
+        gateway-norec) r=$(run gateway-norec $GW2_PORT bench "$BENCH_TOKEN" bench $proto $clients $threads) ;;
       esac
       TPS[$target-$mode]="${TPS[$target-$mode]:-} ${r% *}"
       P50[$target-$mode]="${P50[$target-$mode]:-} ${r#* }"
-      echo "  round $round: $target -M $mode: ${r% *} tps, p50 ${r#* } us" >&2
-      rm -rf "$TMP/log-$target-$mode"
+      echo "  round $round: $target $mode: ${r% *} tps, p50 ${r#* } us" >&2
+      rm -rf "$TMP/log-$target-$proto"
     done
   done
 done
@@ -152,7 +158,7 @@ tps = {k: statistics.median(map(float, v.split())) for k, v in [$(for k in "${!T
 p50 = {k: statistics.median(map(float, v.split())) for k, v in [$(for k in "${!P50[@]}"; do printf '("%s", "%s"),' "$k" "${P50[$k]}"; done)]}
 print(f"pgbench -S, $CLIENTS clients, $THREADS threads, ${DURATION}s per run, median of $ROUNDS rounds, scale $SCALE")
 print(f"{'mode':9} {'target':13} {'tps':>10} {'ratio':>6} {'p50 us':>8} {'+p50 us':>8}")
-for mode in ("simple", "prepared"):
+for mode in ("simple", "prepared", "one"):
     d = tps["direct-" + mode]
     for t in ("direct", "pgbouncer", "gateway", "gateway-norec"):
         k = f"{t}-{mode}"

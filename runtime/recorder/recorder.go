@@ -116,6 +116,13 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Recorder, error) {
 // Gateway returns the instance id naming this recorder's chain.
 func (r *Recorder) Gateway() string { return r.gateway }
 
+// Durability is the configured durability mode, Sync or Async.
+func (r *Recorder) Durability() string { return r.cfg.Durability }
+
+// FlushInterval is how long an async event may wait before its commit
+// starts.
+func (r *Recorder) FlushInterval() time.Duration { return r.cfg.FlushInterval }
+
 // PublicKey returns the checkpoint verification key.
 func (r *Recorder) PublicKey() *chain.Key { return &chain.Key{ID: r.key.ID, Public: r.key.Public} }
 

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -64,11 +65,27 @@ type issuer struct {
 	cfg    IssuerConfig
 	client *http.Client
 	now    func() time.Time
+	// refetch is KeyRefetchInterval when the issuer was configured.
+	refetch time.Duration
+
+	// static is the key set of a JWKS file; nil for a discovery issuer,
+	// whose keys are in remote once discovery succeeded.
+	static *keySet
+	remote atomic.Pointer[remoteKeySet]
 
 	mu       sync.Mutex
 	verifier *oidc.IDTokenVerifier
 	lastErr  error
 	lastTry  time.Time
+}
+
+// currentKeys returns the key set that verifies the issuer's tokens now (nil
+// before a discovery issuer's first fetch). A new fetch yields a new set.
+func (is *issuer) currentKeys() *keySet {
+	if r := is.remote.Load(); r != nil {
+		return r.keys.Load()
+	}
+	return is.static
 }
 
 func (is *issuer) oidcConfig(algs []string) *oidc.Config {
@@ -79,7 +96,7 @@ func newIssuer(cfg IssuerConfig, client *http.Client, now func() time.Time) (*is
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	is := &issuer{cfg: cfg, client: client, now: now}
+	is := &issuer{cfg: cfg, client: client, now: now, refetch: KeyRefetchInterval}
 	keys := cfg.JWKS
 	if keys == nil && cfg.JWKSFile != "" {
 		b, err := os.ReadFile(cfg.JWKSFile)
@@ -93,6 +110,7 @@ func newIssuer(cfg IssuerConfig, client *http.Client, now func() time.Time) (*is
 		if err != nil {
 			return nil, fmt.Errorf("loading JWKS of issuer %q: %w", cfg.Name, err)
 		}
+		is.static = ks
 		is.verifier = oidc.NewVerifier(cfg.URL, ks, is.oidcConfig(Algorithms))
 	}
 	return is, nil
@@ -119,9 +137,13 @@ func (is *issuer) get(ctx context.Context) (*oidc.IDTokenVerifier, error) {
 		return nil, is.lastErr
 	}
 	var meta struct {
-		Algs []string `json:"id_token_signing_alg_values_supported"`
+		Algs    []string `json:"id_token_signing_alg_values_supported"`
+		JWKSURI string   `json:"jwks_uri"`
 	}
-	_ = p.Claims(&meta)
+	if err := p.Claims(&meta); err != nil || meta.JWKSURI == "" {
+		is.lastErr = fmt.Errorf("%w: discovering issuer %q: the discovery document names no jwks_uri", ErrIssuerUnavailable, is.cfg.URL)
+		return nil, is.lastErr
+	}
 	var algs []string
 	for _, a := range meta.Algs {
 		if allowedAlg(a) {
@@ -131,7 +153,9 @@ func (is *issuer) get(ctx context.Context) (*oidc.IDTokenVerifier, error) {
 	if len(algs) == 0 {
 		algs = Algorithms
 	}
-	is.verifier = p.Verifier(is.oidcConfig(algs))
+	keys := newRemoteKeySet(is.cfg.Name, meta.JWKSURI, is.client, is.now, is.refetch)
+	is.remote.Store(keys)
+	is.verifier = oidc.NewVerifier(is.cfg.URL, keys, is.oidcConfig(algs))
 	is.lastErr = nil
 	return is.verifier, nil
 }

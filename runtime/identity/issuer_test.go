@@ -52,6 +52,8 @@ type testIssuer struct {
 	keys  map[string]crypto.Signer // kid -> key, as published
 	order []string
 	hits  atomic.Int32 // JWKS fetches
+	// down makes the JWKS endpoint answer 503.
+	down atomic.Bool
 }
 
 func newTestIssuer(t testing.TB) *testIssuer {
@@ -72,6 +74,10 @@ func newTestIssuer(t testing.TB) *testIssuer {
 	})
 	mux.HandleFunc("/jwks", func(w http.ResponseWriter, r *http.Request) {
 		ti.hits.Add(1)
+		if ti.down.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
 		ti.mu.Lock()
 		var set jose.JSONWebKeySet
 		for _, kid := range ti.order {
@@ -145,4 +151,24 @@ func sign(t testing.TB, key crypto.Signer, kid string, claims map[string]any) st
 		t.Fatal(err)
 	}
 	return tok
+}
+
+// testClock is a clock the test moves by hand.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newTestClock() *testClock { return &testClock{t: time.Now()} }
+
+func (c *testClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
 }

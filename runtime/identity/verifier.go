@@ -19,6 +19,9 @@ type Options struct {
 	// Sessions verifies the gateway's own session tokens in Authenticate;
 	// nil accepts none.
 	Sessions *SessionIssuer
+	// CacheSize bounds the verified-token cache, in tokens. Default
+	// DefaultCacheSize; negative turns the cache off.
+	CacheSize int
 }
 
 // Verifier verifies tokens of the configured issuers. It is safe for
@@ -27,6 +30,7 @@ type Verifier struct {
 	issuers  map[string]*issuer
 	sessions *SessionIssuer
 	now      func() time.Time
+	cache    *tokenCache // nil when off
 }
 
 // Errors a caller may classify with errors.Is. Every verification failure
@@ -49,6 +53,12 @@ func NewVerifier(issuers []IssuerConfig, opts Options) (*Verifier, error) {
 	}
 	client = limitClient(client, MaxIssuerResponse)
 	v := &Verifier{issuers: map[string]*issuer{}, sessions: opts.Sessions, now: now}
+	switch {
+	case opts.CacheSize == 0:
+		v.cache = newTokenCache(DefaultCacheSize)
+	case opts.CacheSize > 0:
+		v.cache = newTokenCache(opts.CacheSize)
+	}
 	for _, cfg := range issuers {
 		if _, dup := v.issuers[cfg.URL]; dup {
 			return nil, fmt.Errorf("issuer %q: url %q is configured twice", cfg.Name, cfg.URL)
@@ -68,7 +78,14 @@ func NewVerifier(issuers []IssuerConfig, opts Options) (*Verifier, error) {
 // Verify verifies an OIDC/JWT token from one of the configured issuers:
 // shape and size, an asymmetric algorithm, the signature by a current key of
 // the issuer named in iss, the audience, expiry and not-before.
+//
+// A token verified before is answered from the cache (see tokenCache) after
+// its expiry and not-before are checked again. The returned Claims share
+// their Raw map and Audience slice with the cache: treat them as read-only.
 func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
+	if c, ok := v.cached(raw); ok {
+		return c, nil
+	}
 	u, err := inspect(raw)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrRejected, err)
@@ -77,17 +94,41 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: %w: %q", ErrRejected, ErrUnknownIssuer, u.iss)
 	}
-	c, err := is.verify(ctx, raw)
+	used := &usedKeys{}
+	c, err := is.verify(context.WithValue(ctx, usedKeysKey{}, used), raw)
 	if err != nil {
 		return nil, fmt.Errorf("%w: verifying token of issuer %q: %w", ErrRejected, is.cfg.Name, err)
 	}
+	if key, ok := cacheKey(raw); ok && v.cache != nil && used.ks != nil {
+		v.cache.put(key, c, is, used.ks, v.now())
+	}
 	return c, nil
+}
+
+// cached returns the claims of raw when the cache holds them.
+func (v *Verifier) cached(raw string) (*Claims, bool) {
+	if v.cache == nil {
+		return nil, false
+	}
+	key, ok := cacheKey(raw)
+	if !ok {
+		return nil, false
+	}
+	return v.cache.get(key, v.now())
 }
 
 func (is *issuer) verify(ctx context.Context, raw string) (*Claims, error) {
 	ov, err := is.get(ctx)
 	if err != nil {
 		return nil, err
+	}
+	// Load a discovery issuer's keys here so that a failed first fetch
+	// reaches the caller as ErrIssuerUnavailable (go-oidc does not wrap
+	// the key set's errors).
+	if r := is.remote.Load(); r != nil {
+		if _, err := r.current(ctx); err != nil {
+			return nil, err
+		}
 	}
 	tok, err := ov.Verify(ctx, raw)
 	if err != nil {
@@ -129,6 +170,10 @@ func checkTimes(c *Claims, now time.Time) error {
 // session token (when Options.Sessions is set) or an OIDC token of a
 // configured issuer.
 func (v *Verifier) Authenticate(ctx context.Context, raw string) (*Claims, error) {
+	// Only issuer tokens are cached, so a hit is never a session token.
+	if c, ok := v.cached(raw); ok {
+		return c, nil
+	}
 	if v.sessions != nil {
 		u, err := inspect(raw)
 		if err != nil {

@@ -24,19 +24,20 @@ const reservedPrefix = "mandate_"
 // verdict is the decision for one query text: every statement decided in
 // order, stopping at the first that is not allowed.
 type verdict struct {
-	stmts    []*pgsql.Analyzed
+	src      []*pgsql.Analyzed // the analyzer's statements
+	stmts    []*pgsql.Analyzed // as decided: EXECUTE resolved, FETCH with its cursor's lineage
 	decs     []model.Decision
 	masks    []*maskSet // per decided statement; nil entries: no masking
 	masking  bool       // some statement has masking
 	deny     *pgproto3.ErrorResponse
 	revision string
-}
-
-// sqlObject is a PREPAREd statement or a DECLAREd cursor, tracked so that
-// EXECUTE and FETCH are decided and masked like what they run.
-type sqlObject struct {
-	an    *pgsql.Analyzed
-	masks *maskSet
+	// names is set when a statement runs a prepared statement or cursor by
+	// name (EXECUTE, FETCH, MOVE): what the name holds may change between
+	// Executes, so each Execute decides again.
+	names bool
+	// late is set when deny is the server's own error for a dropped name
+	// (26000, 34000), which PostgreSQL reports at Execute, not at Parse.
+	late bool
 }
 
 // decide analyzes sql and decides each statement against the current
@@ -47,18 +48,18 @@ func (ss *session) decide(sql string) *verdict {
 		d := denyDecision("the statement does not parse: " + err.Error())
 		return &verdict{decs: []model.Decision{d}, deny: denial(d)}
 	}
-	v := &verdict{stmts: stmts}
+	v := &verdict{src: stmts}
 	ss.decideAll(v)
 	return v
 }
 
 // redecide returns p's verdict, decided again when the policy may have
-// changed since.
+// changed since or the verdict depends on what a name holds.
 func (ss *session) redecide(p *prepared) *verdict {
-	if r, ok := ss.srv.cfg.Policy.(revisioner); ok && r.Revision() == p.v.revision {
+	if r, ok := ss.srv.cfg.Policy.(revisioner); ok && r.Revision() == p.v.revision && !p.v.names {
 		return p.v
 	}
-	v := &verdict{stmts: p.v.stmts}
+	v := &verdict{src: p.v.src}
 	ss.decideAll(v)
 	p.v = v
 	return v
@@ -70,42 +71,89 @@ func (ss *session) decideAll(v *verdict) {
 		v.revision = r.Revision()
 	}
 	now := srv.cfg.Now().Unix()
-	for i, an := range v.stmts {
-		an, carried, refuse := ss.resolveSQLObject(an)
-		v.stmts[i] = an
-		var dec model.Decision
-		if refuse != "" {
-			dec = denyDecision(refuse)
+	// local holds the effects of the statements decided so far: a later
+	// statement of the same string sees them.
+	var local []*sqlEffect
+	for _, src := range v.src {
+		switch src.Statement.Tag {
+		case "EXECUTE", "FETCH", "MOVE":
+			v.names = true
+		}
+		alts, carried, refuse := ss.resolveSQLObject(src, local)
+		var (
+			an  = src
+			dec model.Decision
+			ms  *maskSet
+		)
+		if refuse != nil {
+			dec = denyDecision(refuse.reason)
 		} else {
-			var err error
-			dec, err = srv.cfg.Policy.Decide(srv.ctx, &model.Input{
-				Kind: "postgres", Agent: ss.rec.Agent, Connection: ss.rec.Connection,
-				NowUnix: now, Statement: &an.Statement, Approvals: ss.principal.Approvals,
-			})
-			if err != nil {
-				srv.cfg.Logger.Warn("postgres statement decision failed", "session", ss.rec.ID, "err", err)
-				dec = denyDecision("the policy could not be evaluated (fail closed)")
-			}
+			an, dec, ms = ss.decideAlternatives(alts, carried, now)
 		}
-		var ms *maskSet
-		if dec.Result == model.Allow {
-			ms, dec = ss.checkAllowed(an, dec, carried)
-		}
-		if dec.Result == model.Allow && ms != nil && ms.hasColumns {
-			// Under column masking, view columns must name what they
-			// read: decide again on the expanded statement.
-			an, dec, ms = ss.throughViews(an, dec, ms, carried, now)
-			v.stmts[i] = an
-		}
+		v.stmts = append(v.stmts, an)
 		v.masks = append(v.masks, ms)
 		v.masking = v.masking || ms != nil
 		v.decs = append(v.decs, dec)
 		if dec.Result != model.Allow {
 			v.deny = denial(dec)
+			if refuse != nil && refuse.err != nil {
+				v.deny, v.late = refuse.err, true
+			}
 			return
 		}
+		local = append(local, effectOf(an, ms))
 	}
-	ss.trackSQLObjects(v)
+}
+
+// decideAlternatives decides what a statement may run: all of alts must be
+// allowed, and the result is masked under all their maskings.
+func (ss *session) decideAlternatives(alts []*pgsql.Analyzed, carried *maskSet, now int64) (*pgsql.Analyzed, model.Decision, *maskSet) {
+	var (
+		first *pgsql.Analyzed
+		dec   model.Decision
+		ms    *maskSet
+	)
+	for i, alt := range alts {
+		an, d, m := ss.decideOne(alt, carried, now)
+		if d.Result != model.Allow {
+			return an, d, nil
+		}
+		if i == 0 {
+			first, dec = an, d
+		}
+		ms = mergeMasks(ms, m)
+		alts[i] = an
+	}
+	if len(alts) > 1 {
+		r := *first
+		r.Outputs = unionOutputs(alts)
+		first = &r
+	}
+	return first, dec, ms
+}
+
+// decideOne decides one statement against the policy and what the proxy
+// itself enforces.
+func (ss *session) decideOne(an *pgsql.Analyzed, carried *maskSet, now int64) (*pgsql.Analyzed, model.Decision, *maskSet) {
+	srv := ss.srv
+	dec, err := srv.cfg.Policy.Decide(srv.ctx, &model.Input{
+		Kind: "postgres", Agent: ss.rec.Agent, Connection: ss.rec.Connection,
+		NowUnix: now, Statement: &an.Statement, Approvals: ss.principal.Approvals,
+	})
+	if err != nil {
+		srv.cfg.Logger.Warn("postgres statement decision failed", "session", ss.rec.ID, "err", err)
+		return an, denyDecision("the policy could not be evaluated (fail closed)"), nil
+	}
+	if dec.Result != model.Allow {
+		return an, dec, nil
+	}
+	ms, dec := ss.checkAllowed(an, dec, carried)
+	if dec.Result == model.Allow && ms != nil && ms.hasColumns {
+		// Under column masking, view columns must name what they
+		// read: decide again on the expanded statement.
+		an, dec, ms = ss.throughViews(an, dec, ms, carried, now)
+	}
+	return an, dec, ms
 }
 
 // throughViews expands the view columns of an allowed, masked statement
@@ -189,82 +237,8 @@ func (ss *session) checkAllowed(an *pgsql.Analyzed, dec model.Decision, carried 
 	return ms, dec
 }
 
-// resolveSQLObject replaces EXECUTE by what it executes and carries a
-// cursor's masking to FETCH; it refuses names the proxy reserves.
-func (ss *session) resolveSQLObject(an *pgsql.Analyzed) (*pgsql.Analyzed, *maskSet, string) {
-	if strings.HasPrefix(strings.ToLower(an.Name), reservedPrefix) {
-		return an, nil, "names starting with " + reservedPrefix + " are reserved by the gateway"
-	}
-	switch an.Statement.Tag {
-	case "EXECUTE":
-		if p, ok := ss.sqlPrepared[an.Name]; ok {
-			return an.ResolveExecute(p.an), nil, ""
-		}
-	case "FETCH", "MOVE":
-		c, ok := ss.cursors[an.Name]
-		if !ok {
-			return an, nil, "cursor " + an.Name + " was not declared through the gateway"
-		}
-		r := *an
-		r.Outputs = c.an.Outputs
-		return &r, c.masks, ""
-	}
-	return an, nil, ""
-}
-
-// trackSQLObjects updates PREPARE and DECLARE bookkeeping once a whole
-// string is allowed.
-func (ss *session) trackSQLObjects(v *verdict) {
-	for i, an := range v.stmts {
-		switch an.Statement.Tag {
-		case "PREPARE":
-			ss.sqlPrepared[an.Name] = redeclare(ss.sqlPrepared[an.Name], &sqlObject{an: an, masks: v.masks[i]})
-		case "DEALLOCATE":
-			if an.Name == "" {
-				clear(ss.sqlPrepared)
-			} else {
-				delete(ss.sqlPrepared, an.Name)
-			}
-		case "DECLARE CURSOR":
-			ss.cursors[an.Name] = redeclare(ss.cursors[an.Name], &sqlObject{an: an, masks: v.masks[i]})
-		case "COMMIT", "ROLLBACK":
-			// Cursors end with their transaction (WITH HOLD ones lose
-			// tracking here: FETCH from them is then denied, fail closed).
-			clear(ss.cursors)
-		case "CLOSE CURSOR":
-			if an.Name == "" {
-				clear(ss.cursors)
-			} else {
-				delete(ss.cursors, an.Name)
-			}
-		}
-	}
-}
-
-// redeclare handles a name declared again while the proxy still tracks it:
-// the server may keep the old object (a duplicate-name error) or hold the
-// new one, so the result is conservative: every column may come from any
-// source of either, under both maskings.
-func redeclare(old, nu *sqlObject) *sqlObject {
-	if old == nil {
-		return nu
-	}
-	var srcs []string
-	unknown := false
-	for _, o := range []*sqlObject{old, nu} {
-		for _, l := range o.an.Outputs {
-			srcs = append(srcs, l.Sources...)
-			unknown = unknown || l.Unknown
-		}
-	}
-	an := *nu.an
-	an.Outputs = []pgsql.Lineage{{Star: true, Sources: srcs, Unknown: unknown}}
-	if an.Prepared != nil {
-		p := *an.Prepared
-		p.Outputs = an.Outputs
-		an.Prepared = &p
-	}
-	return &sqlObject{an: &an, masks: mergeMasks(old.masks, nu.masks)}
+func hasReservedPrefix(name string) bool {
+	return strings.HasPrefix(strings.ToLower(name), reservedPrefix)
 }
 
 // record numbers and records the decided statements of v before they run.

@@ -13,7 +13,9 @@
 //	cancel.go       the gateway's cancel keys mapped to the upstream's
 //	session.go      one session's lifetime and ownership
 //	forward.go      client -> upstream: decide, forward or substitute
-//	decide.go       analysis + current policy per statement; PREPARE/DECLARE tracking
+//	decide.go       analysis + current policy per statement
+//	track.go        SQL-level PREPARE/DECLARE as the server answers them
+//	names.go        protocol-level statement/portal names and their upstream names
 //	ops.go          the queue of responses the upstream owes
 //	relay.go        upstream -> client: op queue, masking, results, records
 //	mask.go         masking plans from RowDescription origins and lineage

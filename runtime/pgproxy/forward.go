@@ -3,7 +3,6 @@ package pgproxy
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -43,6 +42,7 @@ func (ss *session) clientLoop() error {
 		case *pgproto3.Sync:
 			ss.push(&op{kind: 'S'})
 			ss.fe.Send(m)
+			ss.batch++
 			flush = true
 		case *pgproto3.Flush:
 			ss.fe.Send(m)
@@ -109,23 +109,30 @@ func (ss *session) onQuery(m *pgproto3.Query) {
 		ss.fe.Send(&pgproto3.Query{String: deniedSQL})
 		return
 	}
+	ss.trackRuns(v, o.runs)
 	ss.push(o)
 	ss.fe.Send(m)
 }
 
 // onParse decides the statement and binds the decision to this text under
-// a fresh upstream name.
+// the name's upstream name (see names.go).
 func (ss *session) onParse(m *pgproto3.Parse) {
 	v := ss.decide(m.Query)
 	p := &prepared{query: m.Query, v: v}
+	p.link.batch = ss.batch
 	if m.Name != "" {
-		ss.names++
-		p.upName = "mandate_s" + strconv.FormatUint(ss.names, 10)
+		old, used := ss.stmts[m.Name]
+		if used {
+			p.link.prev = newest(old)
+			p.upName = old.upName
+		}
+		p.upName = ss.upstreamName("mandate_s", used, p.upName)
 	}
 	ss.stmts[m.Name] = p
-	o := &op{kind: 'P'}
-	if v.deny != nil {
+	o := &op{kind: 'P', creates: &p.link.answer, rename: renames(p.upName, m.Name)}
+	if v.deny != nil && !v.late {
 		// Record the denial now: the statement never reaches Execute.
+		p.denied = true
 		o.deny = v.deny
 		o.runs, _ = ss.record(v, "extended")
 		ss.push(o)
@@ -137,28 +144,40 @@ func (ss *session) onParse(m *pgproto3.Parse) {
 	if v.masking {
 		// Learn the result columns once, so that no Execute needs its own
 		// Describe: masking reads them with each Bind's result formats.
-		ss.push(&op{kind: 'D', hidden: true, stmt: p})
+		ss.push(&op{kind: 'D', hidden: true, stmt: p, rename: o.rename})
 		ss.fe.Send(&pgproto3.Describe{ObjectType: 'S', Name: p.upName})
 		p.descSent = true
 	}
 }
 
 func (ss *session) onBind(m *pgproto3.Bind) {
-	st, ok := ss.stmts[m.PreparedStatement]
+	st, known := settled(ss, ss.stmts[m.PreparedStatement])
 	pt := &portal{stmt: st, formats: append([]int16(nil), m.ResultFormatCodes...)}
+	pt.link.batch = ss.batch
 	if m.DestinationPortal != "" {
-		ss.names++
-		pt.upName = "mandate_p" + strconv.FormatUint(ss.names, 10)
+		old, used := ss.portals[m.DestinationPortal]
+		if used {
+			pt.link.prev = newest(old)
+			pt.upName = old.upName
+		}
+		pt.upName = ss.upstreamName("mandate_p", used, pt.upName)
 	}
 	ss.portals[m.DestinationPortal] = pt
-	o := &op{kind: 'B'}
+	o := &op{kind: 'B', creates: &pt.link.answer}
 	up := *m
 	up.DestinationPortal = pt.upName
-	if !ok {
+	switch {
+	case st == nil:
+		pt.stmt = nil
 		up.PreparedStatement = deniedStatementName
-		o.deny = errorMsg("ERROR", "26000", fmt.Sprintf("prepared statement %q does not exist", m.PreparedStatement), "")
-	} else {
+		o.deny = errorMsg("ERROR", "26000", missingStatement(m.PreparedStatement), "")
+	case !known:
+		pt.stmt = nil
+		up.PreparedStatement = deniedStatementName
+		o.deny = unsettled("prepared statement", m.PreparedStatement)
+	default:
 		up.PreparedStatement = st.upName
+		o.rename = renames(st.upName, m.PreparedStatement, pt.upName, m.DestinationPortal)
 	}
 	ss.push(o)
 	ss.fe.Send(&up)
@@ -167,23 +186,32 @@ func (ss *session) onBind(m *pgproto3.Bind) {
 func (ss *session) onDescribe(m *pgproto3.Describe) {
 	o := &op{kind: 'D'}
 	up := *m
+	up.Name = deniedStatementName
 	if m.ObjectType == 'S' {
-		if st, ok := ss.stmts[m.Name]; ok {
+		st, known := settled(ss, ss.stmts[m.Name])
+		switch {
+		case st == nil:
+			o.deny = errorMsg("ERROR", "26000", missingStatement(m.Name), "")
+		case !known:
+			o.deny = unsettled("prepared statement", m.Name)
+		default:
 			up.Name = st.upName
 			o.stmt = st
+			o.rename = renames(st.upName, m.Name)
 			st.descSent = true
-		} else {
-			up.Name = deniedStatementName
-			o.deny = errorMsg("ERROR", "26000", fmt.Sprintf("prepared statement %q does not exist", m.Name), "")
 		}
 	} else {
-		if pt, ok := ss.portals[m.Name]; ok {
+		pt, known := settled(ss, ss.portals[m.Name])
+		switch {
+		case pt == nil || pt.stmt == nil:
+			o.deny = missingPortal(m.Name)
+		case !known:
+			o.deny = unsettled("portal", m.Name)
+		default:
 			up.Name = pt.upName
 			pt.described = true
 			o.portal = pt
-		} else {
-			up.Name = deniedStatementName
-			o.deny = errorMsg("ERROR", "34000", fmt.Sprintf("portal %q does not exist", m.Name), "")
+			o.rename = renames(pt.upName, m.Name)
 		}
 	}
 	ss.push(o)
@@ -194,22 +222,25 @@ func (ss *session) onDescribe(m *pgproto3.Describe) {
 // (when it may have changed), records it, and injects a hidden
 // Describe('P') when masking needs the portal's RowDescription.
 func (ss *session) onExecute(m *pgproto3.Execute) {
-	pt, ok := ss.portals[m.Portal]
+	pt, known := settled(ss, ss.portals[m.Portal])
 	o := &op{kind: 'E', start: time.Now(), portal: pt}
-	if !ok || pt.stmt == nil {
-		o.deny = errorMsg("ERROR", "34000", fmt.Sprintf("portal %q does not exist", m.Portal), "")
-		ss.push(o)
-		ss.fe.Send(&pgproto3.Execute{Portal: deniedStatementName})
-		return
-	}
-	if pt.stmt.v.deny != nil {
+	switch {
+	case pt == nil || pt.stmt == nil:
+		o.deny = missingPortal(m.Portal)
+	case !known:
+		o.deny = unsettled("portal", m.Portal)
+	case pt.stmt.denied:
 		// Denied at Parse (and recorded there); the statement never
 		// existed upstream.
 		o.deny = pt.stmt.v.deny
+	}
+	if o.deny != nil {
+		o.portal = nil
 		ss.push(o)
 		ss.fe.Send(&pgproto3.Execute{Portal: deniedStatementName})
 		return
 	}
+	o.rename = renames(pt.upName, m.Portal)
 	v := ss.redecide(pt.stmt)
 	var deny *pgproto3.ErrorResponse
 	o.runs, deny = ss.record(v, "extended")
@@ -219,8 +250,11 @@ func (ss *session) onExecute(m *pgproto3.Execute) {
 		ss.fe.Send(&pgproto3.Execute{Portal: deniedStatementName})
 		return
 	}
-	if v.masking && !pt.described && !pt.stmt.descSent {
-		ss.push(&op{kind: 'D', hidden: true, portal: pt})
+	ss.trackRuns(v, o.runs)
+	// The statement's columns do for the plan unless it runs a name
+	// (EXECUTE, FETCH): that may hold another query than when described.
+	if v.masking && !pt.described && (!pt.stmt.descSent || v.names) {
+		ss.push(&op{kind: 'D', hidden: true, portal: pt, rename: o.rename})
 		ss.fe.Send(&pgproto3.Describe{ObjectType: 'P', Name: pt.upName})
 		pt.described = true
 	}
@@ -230,24 +264,24 @@ func (ss *session) onExecute(m *pgproto3.Execute) {
 
 func (ss *session) onClose(m *pgproto3.Close) {
 	up := *m
+	// Closing what does not exist is not an error; close nothing.
+	up.Name = deniedStatementName
 	if m.ObjectType == 'S' {
-		st, ok := ss.stmts[m.Name]
-		if !ok {
-			// Closing what does not exist is not an error; close nothing.
-			up.Name = deniedStatementName
-		} else {
+		if st, ok := ss.stmts[m.Name]; ok {
 			up.Name = st.upName
 			delete(ss.stmts, m.Name)
 		}
 	} else {
-		pt, ok := ss.portals[m.Name]
-		if !ok {
-			up.Name = deniedStatementName
-		} else {
+		if pt, ok := ss.portals[m.Name]; ok {
 			up.Name = pt.upName
 			delete(ss.portals, m.Name)
 		}
 	}
 	ss.push(&op{kind: 'C'})
 	ss.fe.Send(&up)
+}
+
+// missingPortal is PostgreSQL's error for an unknown portal name.
+func missingPortal(name string) *pgproto3.ErrorResponse {
+	return errorMsg("ERROR", "34000", `portal "`+name+`" does not exist`, "")
 }

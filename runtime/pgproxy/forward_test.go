@@ -250,6 +250,11 @@ func TestRevocationAppliesToOpenSessions(t *testing.T) {
 	if !errors.As(err, &pe) || pe.Code != CodeInsufficientPrivilege {
 		t.Fatalf("after revocation: %v", err)
 	}
+	// Granted again: the same cached statement runs again.
+	e.policy.set(func(p *testPolicy) { delete(p.denied, tbl) })
+	if err := c.QueryRow(ctx, q).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("granted again: n=%d err=%v", n, err)
+	}
 }
 
 func TestRecording(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/big"
@@ -21,7 +22,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/mandatehq/mandate/model"
 )
@@ -348,4 +352,112 @@ func containsAll(s string, subs ...string) bool {
 		}
 	}
 	return true
+}
+
+// exchange writes each batch of frontend messages at once and reads what
+// comes back until one ReadyForQuery per Sync or Query in the batch. It
+// returns one line per backend message that a client sees.
+func exchange(t testing.TB, c *pgconn.PgConn, batches ...[]pgproto3.FrontendMessage) []string {
+	t.Helper()
+	fe := c.Frontend()
+	var got []string
+	for _, b := range batches {
+		want := 0
+		for _, m := range b {
+			switch m.(type) {
+			case *pgproto3.Sync, *pgproto3.Query:
+				want++
+			}
+			fe.Send(m)
+		}
+		if err := fe.Flush(); err != nil {
+			t.Fatalf("sending: %v", err)
+		}
+		_ = c.Conn().SetReadDeadline(time.Now().Add(30 * time.Second))
+		for want > 0 {
+			msg, err := fe.Receive()
+			if err != nil {
+				t.Fatalf("receiving after %q: %v", got, err)
+			}
+			switch m := msg.(type) {
+			case *pgproto3.ParseComplete:
+				got = append(got, "parsed")
+			case *pgproto3.BindComplete:
+				got = append(got, "bound")
+			case *pgproto3.CloseComplete:
+				got = append(got, "closed")
+			case *pgproto3.PortalSuspended:
+				got = append(got, "suspended")
+			case *pgproto3.NoData:
+				got = append(got, "no data")
+			case *pgproto3.RowDescription:
+				got = append(got, fmt.Sprintf("columns %d", len(m.Fields)))
+			case *pgproto3.DataRow:
+				var vals []string
+				for _, v := range m.Values {
+					vals = append(vals, string(v))
+				}
+				got = append(got, "row "+strings.Join(vals, ","))
+			case *pgproto3.CommandComplete:
+				got = append(got, "complete "+string(m.CommandTag))
+			case *pgproto3.ErrorResponse:
+				got = append(got, "error "+m.Code+" "+m.Message)
+			case *pgproto3.ReadyForQuery:
+				got = append(got, "ready "+string(m.TxStatus))
+				want--
+			}
+		}
+	}
+	_ = c.Conn().SetReadDeadline(time.Time{})
+	return got
+}
+
+// pgconnTo connects to dsn without pgx's statement cache in the way.
+func pgconnTo(t testing.TB, dsn string) *pgconn.PgConn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := pgconn.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatalf("connecting: %v", err)
+	}
+	t.Cleanup(func() { c.Close(context.Background()) })
+	return c
+}
+
+// likePostgres runs batches on a fresh connection straight to PostgreSQL and
+// on a fresh one through the gateway; both must see want.
+func likePostgres(t *testing.T, e *env, want []string, batches ...[]pgproto3.FrontendMessage) {
+	t.Helper()
+	pg := exchange(t, pgconnTo(t, adminDSN), batches...)
+	if d := cmp.Diff(want, pg); d != "" {
+		t.Fatalf("PostgreSQL itself (-want +got):\n%s", d)
+	}
+	gw := exchange(t, pgconnTo(t, e.dsn("agent1", "require")), batches...)
+	if d := cmp.Diff(want, gw); d != "" {
+		t.Errorf("through the gateway (-want +got):\n%s", d)
+	}
+}
+
+// Message builders for exchange.
+
+func msgs(ms ...pgproto3.FrontendMessage) []pgproto3.FrontendMessage { return ms }
+
+func query(sql string) *pgproto3.Query { return &pgproto3.Query{String: sql} }
+
+func parse(name, sql string) *pgproto3.Parse { return &pgproto3.Parse{Name: name, Query: sql} }
+
+func bind(portal, stmt string) *pgproto3.Bind {
+	return &pgproto3.Bind{DestinationPortal: portal, PreparedStatement: stmt}
+}
+
+func execute(portal string, maxRows uint32) *pgproto3.Execute {
+	return &pgproto3.Execute{Portal: portal, MaxRows: maxRows}
+}
+
+var syncMsg = &pgproto3.Sync{}
+
+// extended runs sql as the unnamed statement in one batch, as drivers do.
+func extended(sql string) []pgproto3.FrontendMessage {
+	return msgs(parse("", sql), bind("", ""), execute("", 0), syncMsg)
 }

@@ -1,6 +1,7 @@
 package pgproxy
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -28,8 +29,14 @@ type op struct {
 	portal *portal
 	// stmt is set for Describe('S'): the relay stores the statement's
 	// columns there.
-	stmt  *prepared
-	start time.Time
+	stmt *prepared
+	// creates is the answer of the named statement (Parse) or portal
+	// (Bind) this op creates: the relay sets it from the server's reply.
+	creates *answer
+	// rename maps quoted upstream names to the client's in the server's
+	// error messages (strings.NewReplacer pairs).
+	rename []string
+	start  time.Time
 }
 
 // stmtRun is one statement execution being recorded.
@@ -39,14 +46,19 @@ type stmtRun struct {
 	masks   *maskSet        // nil: no masking for this statement
 	plan    *rowPlan        // current result's masking plan (relay)
 	done    bool
+	// effect is what the statement does to SQL-level prepared statements
+	// and cursors; the relay settles it when the statement completes.
+	effect *sqlEffect
 }
 
 // prepared is a statement the client parsed, under the client's name.
 type prepared struct {
-	upName   string // the proxy's unique upstream name ("" for unnamed)
+	upName   string // the proxy's upstream name ("" for unnamed)
 	query    string
 	v        *verdict
 	descSent bool // client loop: a Describe('S') of it went upstream
+	denied   bool // client loop: denied at Parse, never created upstream
+	link     link[prepared]
 
 	cols    []colInfo             // relay: the statement's RowDescription
 	hasDesc bool                  // relay: cols is known
@@ -59,11 +71,28 @@ type portal struct {
 	stmt      *prepared
 	formats   []int16 // Bind's result format codes
 	described bool    // client loop: a Describe('P') of it went upstream
+	link      link[portal]
 
 	cols    []colInfo // relay: the portal's RowDescription
 	hasDesc bool      // relay: cols is known
 	plan    *rowPlan  // relay: masking plan built from cols
 }
+
+func (p *prepared) chain() *link[prepared] { return &p.link }
+func (p *portal) chain() *link[portal]     { return &p.link }
+
+// answer is the server's reply to the Parse or Bind that created a named
+// statement or portal.
+type answer struct {
+	batch uint64       // client loop: the Syncs sent before the message
+	state atomic.Int32 // answerPending until the relay sets it
+}
+
+const (
+	answerPending int32 = iota
+	answerOK
+	answerFailed
+)
 
 func (ss *session) push(o *op) {
 	ss.opsMu.Lock()

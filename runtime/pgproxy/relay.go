@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -86,6 +87,9 @@ func (ss *session) handleUpstream(msg pgproto3.BackendMessage) (pgproto3.Backend
 	o := ss.head()
 	switch m := msg.(type) {
 	case *pgproto3.ParseComplete, *pgproto3.BindComplete, *pgproto3.CloseComplete:
+		if o != nil && o.creates != nil {
+			ss.setAnswer(o.creates, answerOK)
+		}
 		ss.pop()
 	case *pgproto3.ParameterDescription:
 		return m, o == nil || !o.hidden
@@ -217,15 +221,24 @@ func (ss *session) onUpstreamError(o *op, m *pgproto3.ErrorResponse) pgproto3.Ba
 		ss.fatalSent = true
 	}
 	var out *pgproto3.ErrorResponse
-	if o != nil && o.deny != nil && !ss.fatalSent {
+	switch {
+	case o != nil && o.deny != nil && !ss.fatalSent:
 		out = o.deny
-	} else {
+	case o != nil && len(o.rename) > 0:
+		// The server names the gateway's upstream name: say the client's.
+		r := *m
+		r.Message = strings.NewReplacer(o.rename...).Replace(m.Message)
+		out = ss.maskError(o, &r)
+	default:
 		out = ss.maskError(o, m)
 	}
 	if o == nil {
 		return out
 	}
 	fail := func(oo *op, msg string) {
+		if oo.creates != nil {
+			ss.setAnswer(oo.creates, answerFailed)
+		}
 		for _, r := range oo.runs {
 			if !r.done {
 				ss.complete(oo, r, "", msg)
@@ -273,6 +286,9 @@ func (ss *session) complete(o *op, r *stmtRun, tag, errMsg string) {
 	r.done = true
 	r.rec.Result.Tag = tag
 	r.rec.Result.Error = errMsg
+	if r.effect != nil {
+		ss.track.settle(r.effect, tag != "" && errMsg == "")
+	}
 	if !o.start.IsZero() {
 		r.rec.Result.Duration = time.Since(o.start)
 	}

@@ -38,14 +38,21 @@ type session struct {
 	upCancel upstreamCancel
 
 	// client loop
-	stmts       map[string]*prepared
-	portals     map[string]*portal
-	sqlPrepared map[string]*sqlObject // SQL-level PREPARE
-	cursors     map[string]*sqlObject // SQL-level DECLARE
-	seq         int64
-	names       uint64
-	unflushed   int // messages sent upstream since the last flush
-	unflushedB  int // CopyData bytes sent upstream since the last flush
+	stmts      map[string]*prepared
+	portals    map[string]*portal
+	seq        int64
+	names      uint64
+	batch      uint64 // Syncs sent upstream
+	unflushed  int    // messages sent upstream since the last flush
+	unflushedB int    // CopyData bytes sent upstream since the last flush
+
+	// track follows SQL-level PREPARE and DECLARE: the client loop queues,
+	// the relay settles (it has its own lock).
+	track sqlTracker
+	// answered wakes a client loop waiting for a Parse or Bind answer
+	// (names.go); relayDone is closed when the relay ends (nil: no relay).
+	answered  chan struct{}
+	relayDone chan struct{}
 
 	// relay
 	fatalSent bool
@@ -101,7 +108,7 @@ func (s *Server) newSession(client net.Conn) *session {
 	ss := &session{
 		srv: s, client: client,
 		stmts: map[string]*prepared{}, portals: map[string]*portal{},
-		sqlPrepared: map[string]*sqlObject{}, cursors: map[string]*sqlObject{},
+		answered: make(chan struct{}, 1),
 	}
 	ss.be = pgproto3.NewBackend(client, client)
 	ss.be.SetMaxBodyLen(s.cfg.MaxMessageSize)
@@ -112,6 +119,7 @@ func (s *Server) newSession(client net.Conn) *session {
 // until either side ends, then tears both down.
 func (ss *session) forward() {
 	done := make(chan struct{})
+	ss.relayDone = done
 	go func() {
 		defer close(done)
 		ss.relay()

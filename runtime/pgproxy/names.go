@@ -1,0 +1,149 @@
+package pgproxy
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+)
+
+// Protocol-level names. The gateway gives every named statement and portal
+// an upstream name of its own (mandate_s<n>, mandate_p<n>), so that a name
+// never points at other text than the one decided. When the client uses a
+// name again that the gateway still knows (Parse of a statement name, Bind
+// to a portal name), the new object gets the same upstream name: the server
+// then answers exactly as it would have answered the client, 42P05 or 42P03
+// while the first object exists (which stays as it was), success when it is
+// gone (DEALLOCATE ALL, CLOSE ALL, the end of its transaction, a failed
+// Parse). Until the relay sees that answer, the name has two candidates; a
+// message of the same batch (no Sync in between) can only run after a
+// successful answer, as the server skips to Sync after an error, so it
+// belongs to the newer one. A message of a later batch (pipelined) waits
+// for the answer, as the server itself would have. Error messages naming
+// an upstream name are rewritten to the client's name.
+
+// answerWait bounds how long a pipelined message waits for the answer that
+// tells which object its name refers to (the server answers once it has
+// run the batches before); past it the message is refused.
+var answerWait = time.Minute
+
+// link chains the candidates of one client name, newest first.
+type link[T any] struct {
+	answer
+	prev *T // client loop: the older candidate, nil once the answer is known
+}
+
+// candidate is *prepared or *portal.
+type candidate[T any] interface {
+	*T
+	chain() *link[T]
+}
+
+// newest returns the newest candidate of a chain that the server may hold
+// (nil: none), dropping the ones the server refused and those older than
+// one it accepted.
+func newest[T any, P candidate[T]](head P) P {
+	for p := head; p != nil; p = P(p.chain().prev) {
+		switch p.chain().state.Load() {
+		case answerOK:
+			p.chain().prev = nil
+			return p
+		case answerPending:
+			p.chain().prev = (*T)(newest(P(p.chain().prev)))
+			return p
+		}
+	}
+	return nil
+}
+
+// pick returns the candidate a message sent now in batch refers to (nil:
+// the server holds none). known is false when that depends on an answer
+// the server has not given yet.
+func pick[T any, P candidate[T]](head P, batch uint64) (p P, known bool) {
+	p = newest(head)
+	if p == nil || p.chain().state.Load() != answerPending || p.chain().batch == batch {
+		return p, true
+	}
+	return p, p.chain().prev == nil
+}
+
+// settled picks like pick, waiting for the server's answers it needs.
+func settled[T any, P candidate[T]](ss *session, head P) (P, bool) {
+	for {
+		p, known := pick(head, ss.batch)
+		if known || !ss.awaitAnswer(&p.chain().answer) {
+			return p, known
+		}
+	}
+}
+
+// awaitAnswer flushes what the client loop sent upstream and waits until
+// the relay has a's answer, the relay ends, or answerWait passes.
+func (ss *session) awaitAnswer(a *answer) bool {
+	if ss.relayDone == nil {
+		return false
+	}
+	ss.unflushed, ss.unflushedB = 0, 0
+	if err := ss.fe.Flush(); err != nil {
+		return false
+	}
+	t := time.NewTimer(answerWait)
+	defer t.Stop()
+	for a.state.Load() == answerPending {
+		select {
+		case <-ss.answered:
+		case <-ss.relayDone:
+			return false
+		case <-t.C:
+			return false
+		}
+	}
+	return true
+}
+
+// setAnswer stores an answer and wakes a client loop waiting for one.
+func (ss *session) setAnswer(a *answer, state int32) {
+	a.state.Store(state)
+	select {
+	case ss.answered <- struct{}{}:
+	default:
+	}
+}
+
+// upstreamName returns the upstream name for a client name: the one it
+// already has when the client used it before (reuse), else a fresh one.
+func (ss *session) upstreamName(prefix string, reuse bool, old string) string {
+	if reuse {
+		return old
+	}
+	ss.names++
+	return prefix + strconv.FormatUint(ss.names, 10)
+}
+
+// renames are the replacer pairs that turn quoted upstream names in the
+// server's messages into the client's (pairs: upstream, client, ...).
+func renames(pairs ...string) []string {
+	var r []string
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i] != "" && pairs[i] != pairs[i+1] {
+			r = append(r, `"`+pairs[i]+`"`, `"`+pairs[i+1]+`"`)
+		}
+	}
+	return r
+}
+
+// missingStatement is PostgreSQL's error for an unknown statement name.
+func missingStatement(name string) string {
+	if name == "" {
+		return "unnamed prepared statement does not exist"
+	}
+	return `prepared statement "` + name + `" does not exist`
+}
+
+// unsettled refuses a message whose name refers to one of two objects,
+// depending on an answer the server has not given yet (a name parsed or
+// bound again in an earlier, still pipelined batch): fail closed.
+func unsettled(kind, name string) *pgproto3.ErrorResponse {
+	return errorMsg("ERROR", "55000", "mandate: "+kind+` "`+name+`" was created again in a batch the server has not answered yet`,
+		"Read the results of the earlier batch before using the name.")
+}

@@ -20,12 +20,14 @@ JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped`
 
-// viewQuery returns, for a relation named schema.table, one row per column
-// with the view definition (NULL for anything but a view).
-const viewQuery = `SELECT CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) END, a.attname
+// relationQuery returns, for a relation named by schema and name (exactly,
+// as lineage writes them), its kind, its definition when it is a view or
+// materialized view, and one row per column (none: a NULL name).
+const relationQuery = `SELECT c.relkind::text, CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) END, a.attname
 FROM pg_catalog.pg_class c
-JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-WHERE c.oid = pg_catalog.to_regclass($1)
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+WHERE n.nspname = $1 AND c.relname = $2
 ORDER BY a.attnum`
 
 // catalog resolves RowDescription origins (table OID, attribute number) to
@@ -42,15 +44,22 @@ type catalog struct {
 
 	cacheMu sync.RWMutex
 	rels    map[relKey]*relInfo
-	views   map[viewKey]*viewInfo
+	named   map[namedKey]*namedRel
 }
 
-type viewKey struct{ conn, table string }
+type namedKey struct{ conn, table string }
 
-type viewInfo struct {
-	v  *pgsql.View // nil: not a view
-	at time.Time
+// namedRel is a relation looked up by its name.
+type namedRel struct {
+	kind string      // pg_class.relkind; "" when there is no such relation
+	name string      // schema.table unquoted, as catalog.column names relations
+	cols []string    // column names in order, dropped columns left out
+	view *pgsql.View // lineage of a view or materialized view; nil otherwise
+	at   time.Time
 }
+
+// isView reports a view or materialized view.
+func (r *namedRel) isView() bool { return r.kind == "v" || r.kind == "m" }
 
 type relKey struct {
 	conn string
@@ -80,7 +89,7 @@ type relInfo struct {
 }
 
 func newCatalog(s *Server) *catalog {
-	return &catalog{srv: s, conns: map[string]*pgconn.PgConn{}, rels: map[relKey]*relInfo{}, views: map[viewKey]*viewInfo{}}
+	return &catalog{srv: s, conns: map[string]*pgconn.PgConn{}, rels: map[relKey]*relInfo{}, named: map[namedKey]*namedRel{}}
 }
 
 // column returns "schema.table.column" for the attribute and, when the
@@ -103,15 +112,30 @@ func (c *catalog) column(conn *model.Connection, oid uint32, attnum uint16) (str
 	return name, ri.deps, nil
 }
 
-// view returns the lineage of the view named table ("schema.table"), nil
-// when the relation is not a view (or does not exist).
+// view returns the lineage of the view named table ("schema.table", as
+// lineage writes it), nil when the relation is not a view (or does not
+// exist).
 func (c *catalog) view(conn *model.Connection, table string) (*pgsql.View, error) {
-	k := viewKey{conn.Name, table}
+	r, err := c.relation(conn, table)
+	if err != nil {
+		return nil, err
+	}
+	return r.view, nil
+}
+
+// relation looks up the relation named table ("schema.table", as lineage
+// writes it); a relation that does not exist has an empty kind.
+func (c *catalog) relation(conn *model.Connection, table string) (*namedRel, error) {
+	k := namedKey{conn.Name, table}
 	c.cacheMu.RLock()
-	vi := c.views[k]
+	r := c.named[k]
 	c.cacheMu.RUnlock()
-	if vi != nil && time.Since(vi.at) <= CatalogTTL {
-		return vi.v, nil
+	if r != nil && time.Since(r.at) <= CatalogTTL {
+		return r, nil
+	}
+	schema, name, ok := pgsql.SplitRelation(table)
+	if !ok {
+		return nil, fmt.Errorf("looking up relation %s: not a schema-qualified name", table)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -121,28 +145,33 @@ func (c *catalog) view(conn *model.Connection, table string) (*pgsql.View, error
 	if err != nil {
 		return nil, err
 	}
-	res := pc.ExecParams(ctx, viewQuery, [][]byte{[]byte(table)}, []uint32{25}, nil, nil).Read()
+	res := pc.ExecParams(ctx, relationQuery, [][]byte{[]byte(schema), []byte(name)}, []uint32{25, 25}, nil, nil).Read()
 	if res.Err != nil {
 		c.drop(ctx, conn.Name)
-		return nil, fmt.Errorf("looking up view %s on %s: %w", table, conn.Name, res.Err)
+		return nil, fmt.Errorf("looking up relation %s on %s: %w", table, conn.Name, res.Err)
 	}
-	var v *pgsql.View
-	if len(res.Rows) > 0 && res.Rows[0][0] != nil {
-		cols := make([]string, len(res.Rows))
-		for i, row := range res.Rows {
-			cols[i] = string(row[1])
+	r = &namedRel{name: schema + "." + name, at: time.Now()}
+	for _, row := range res.Rows {
+		r.kind = string(row[0])
+		if row[2] != nil {
+			r.cols = append(r.cols, string(row[2]))
 		}
-		if v, err = pgsql.ViewFromDefinition(cols, string(res.Rows[0][0]), pgsql.Options{SearchPath: []string{PinnedSearchPath}}); err != nil {
+	}
+	if r.isView() {
+		if len(res.Rows) == 0 || res.Rows[0][1] == nil {
+			return nil, fmt.Errorf("looking up view %s on %s: no definition", table, conn.Name)
+		}
+		if r.view, err = pgsql.ViewFromDefinition(r.cols, string(res.Rows[0][1]), pgsql.Options{SearchPath: []string{PinnedSearchPath}}); err != nil {
 			return nil, fmt.Errorf("analyzing view %s: %w", table, err)
 		}
 	}
 	c.cacheMu.Lock()
-	if len(c.views) > 4096 {
-		c.views = map[viewKey]*viewInfo{}
+	if len(c.named) > 4096 {
+		c.named = map[namedKey]*namedRel{}
 	}
-	c.views[k] = &viewInfo{v: v, at: time.Now()}
+	c.named[k] = r
 	c.cacheMu.Unlock()
-	return v, nil
+	return r, nil
 }
 
 // conn returns the catalog connection of conn, connecting when needed.

@@ -148,10 +148,18 @@ func (ss *session) decideOne(an *pgsql.Analyzed, carried *maskSet, now int64) (*
 		return an, dec, nil
 	}
 	ms, dec := ss.checkAllowed(an, dec, carried)
+	src := an
 	if dec.Result == model.Allow && ms != nil && ms.hasColumns {
 		// Under column masking, view columns must name what they
 		// read: decide again on the expanded statement.
 		an, dec, ms = ss.throughViews(an, dec, ms, carried, now)
+	}
+	if dec.Result == model.Allow && ms != nil && copiesOut(an) {
+		// CopyData rows cannot be masked: COPY TO runs only when
+		// there is nothing to mask.
+		if reason := ss.checkCopyOut(src, an, ms); reason != "" {
+			return an, denyDecision(reason), nil
+		}
 	}
 	return an, dec, ms
 }
@@ -195,7 +203,8 @@ func (ss *session) throughViews(an *pgsql.Analyzed, dec model.Decision, ms, carr
 
 // checkAllowed applies what the proxy itself enforces on an allowed
 // statement: masking rules load, lineage is known where masking applies,
-// read-only sessions stay read-only.
+// read-only sessions stay read-only. COPY TO is checked after views are
+// expanded (checkCopyOut).
 func (ss *session) checkAllowed(an *pgsql.Analyzed, dec model.Decision, carried *maskSet) (*maskSet, model.Decision) {
 	if an.ReadWrite && (dec.ReadOnly || ss.rec.ReadOnly) {
 		return nil, denyDecision("a read-write transaction is not allowed: the session is read-only")
@@ -210,14 +219,6 @@ func (ss *session) checkAllowed(an *pgsql.Analyzed, dec model.Decision, carried 
 		}
 		if carried != nil {
 			ms = mergeMasks(carried, ms)
-		}
-	}
-	if ms != nil && an.Statement.Tag == "COPY" {
-		for _, a := range an.Statement.Accesses {
-			if a.Class == "copy_out" {
-				// CopyData rows are not masked: COPY TO is refused instead.
-				return nil, denyDecision("COPY TO is not allowed where masking applies; use SELECT")
-			}
 		}
 	}
 	if ms != nil && ms.hasColumns {

@@ -103,6 +103,14 @@ func (ss *session) onQuery(m *pgproto3.Query) {
 	o := &op{kind: 'Q', start: time.Now()}
 	var deny *pgproto3.ErrorResponse
 	o.runs, deny = ss.record(v, "simple")
+	up := m
+	if deny == nil {
+		sql, name, upName, d := ss.protocolDeallocate(v, m.String)
+		if upName != "" {
+			up, o.rename = &pgproto3.Query{String: sql}, renames(upName, name)
+		}
+		deny = d
+	}
 	if deny != nil {
 		o.deny = deny
 		ss.push(o)
@@ -111,7 +119,7 @@ func (ss *session) onQuery(m *pgproto3.Query) {
 	}
 	ss.trackRuns(v, o.runs)
 	ss.push(o)
-	ss.fe.Send(m)
+	ss.fe.Send(up)
 }
 
 // onParse decides the statement and binds the decision to this text under
@@ -128,6 +136,14 @@ func (ss *session) onParse(m *pgproto3.Parse) {
 		}
 		p.upName = ss.upstreamName("mandate_s", used, p.upName)
 	}
+	upQuery := m.Query
+	if v.deny == nil {
+		var deny *pgproto3.ErrorResponse
+		upQuery, p.deallocName, p.deallocUp, deny = ss.protocolDeallocate(v, m.Query)
+		if deny != nil {
+			v.deny = deny
+		}
+	}
 	ss.stmts[m.Name] = p
 	o := &op{kind: 'P', creates: &p.link.answer, rename: renames(p.upName, m.Name)}
 	if v.deny != nil && !v.late {
@@ -140,7 +156,7 @@ func (ss *session) onParse(m *pgproto3.Parse) {
 		return
 	}
 	ss.push(o)
-	ss.fe.Send(&pgproto3.Parse{Name: p.upName, Query: m.Query, ParameterOIDs: m.ParameterOIDs})
+	ss.fe.Send(&pgproto3.Parse{Name: p.upName, Query: upQuery, ParameterOIDs: m.ParameterOIDs})
 	if v.masking {
 		// Learn the result columns once, so that no Execute needs its own
 		// Describe: masking reads them with each Bind's result formats.
@@ -233,6 +249,12 @@ func (ss *session) onExecute(m *pgproto3.Execute) {
 		// Denied at Parse (and recorded there); the statement never
 		// existed upstream.
 		o.deny = pt.stmt.v.deny
+	case pt.stmt.deallocUp != "" && ss.stmts[pt.stmt.deallocName] != nil && ss.stmts[pt.stmt.deallocName].upName != pt.stmt.deallocUp:
+		// A DEALLOCATE rewritten at Parse names a statement the client
+		// closed and parsed again since: the name now holds another
+		// upstream statement, which this DEALLOCATE would not drop.
+		o.deny = errorMsg("ERROR", "55000", `mandate: prepared statement "`+pt.stmt.deallocName+`" was closed and parsed again after this DEALLOCATE was parsed`,
+			"Parse the DEALLOCATE again.")
 	}
 	if o.deny != nil {
 		o.portal = nil
@@ -240,7 +262,7 @@ func (ss *session) onExecute(m *pgproto3.Execute) {
 		ss.fe.Send(&pgproto3.Execute{Portal: deniedStatementName})
 		return
 	}
-	o.rename = renames(pt.upName, m.Portal)
+	o.rename = append(renames(pt.upName, m.Portal), renames(pt.stmt.deallocUp, pt.stmt.deallocName)...)
 	v := ss.redecide(pt.stmt)
 	var deny *pgproto3.ErrorResponse
 	o.runs, deny = ss.record(v, "extended")

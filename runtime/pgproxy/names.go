@@ -147,3 +147,36 @@ func unsettled(kind, name string) *pgproto3.ErrorResponse {
 	return errorMsg("ERROR", "55000", "mandate: "+kind+` "`+name+`" was created again in a batch the server has not answered yet`,
 		"Read the results of the earlier batch before using the name.")
 }
+
+// protocolDeallocate rewrites SQL DEALLOCATE of a protocol-level statement
+// name. PostgreSQL keeps one namespace for both kinds of prepared
+// statement, but the gateway gave the client's protocol-level ones upstream
+// names of their own, so the server would not find the client's name. A
+// query text that is one DEALLOCATE name, where name is no SQL-level
+// statement the gateway tracks (PREPARE, settled or pending) but is a
+// protocol-level one, goes upstream naming that statement's upstream name;
+// the caller renames upName back to name in the server's errors. Anything
+// else goes upstream as sent (up is sql, upName ""). ss.stmts keeps the name: the server answers its
+// later uses as after DEALLOCATE ALL (Bind fails with 26000, a Parse again
+// reuses the upstream name), and the SQL-level tracker records the name as
+// dropped once the server completes the statement.
+func (ss *session) protocolDeallocate(v *verdict, sql string) (up, name, upName string, deny *pgproto3.ErrorResponse) {
+	if len(v.src) != 1 || v.deny != nil {
+		return sql, "", "", nil
+	}
+	an := v.src[0]
+	if an.Statement.Tag != "DEALLOCATE" || an.Name == "" {
+		return sql, "", "", nil
+	}
+	if cands, _ := ss.track.lookup(false, an.Name, nil); len(cands) > 0 {
+		return sql, "", "", nil
+	}
+	st, known := settled(ss, ss.stmts[an.Name])
+	switch {
+	case st == nil || st.upName == "":
+		return sql, "", "", nil
+	case !known:
+		return sql, "", "", unsettled("prepared statement", an.Name)
+	}
+	return `DEALLOCATE "` + st.upName + `"`, an.Name, st.upName, nil
+}

@@ -104,6 +104,91 @@ func TestNamesLikePostgres(t *testing.T) {
 			"parsed", "bound", "row 2", "complete SELECT 1", "ready I",
 		},
 	}, {
+		name: "SQL DEALLOCATE of a protocol-level statement",
+		batches: [][]pgproto3.FrontendMessage{
+			msgs(parse("s1", "SELECT 1"), syncMsg),
+			msgs(query("DEALLOCATE s1")),
+			msgs(bind("", "s1"), execute("", 0), syncMsg),
+			msgs(query("DEALLOCATE s1")),
+			msgs(query("EXECUTE s1")),
+			msgs(parse("s1", "SELECT 2"), syncMsg),
+			msgs(bind("", "s1"), execute("", 0), syncMsg),
+		},
+		want: []string{
+			"parsed", "ready I",
+			"complete DEALLOCATE", "ready I",
+			`error 26000 prepared statement "s1" does not exist`, "ready I",
+			`error 26000 prepared statement "s1" does not exist`, "ready I",
+			`error 26000 prepared statement "s1" does not exist`, "ready I",
+			"parsed", "ready I",
+			"bound", "row 2", "complete SELECT 1", "ready I",
+		},
+	}, {
+		name: "SQL DEALLOCATE of a protocol-level statement in the extended protocol",
+		batches: [][]pgproto3.FrontendMessage{
+			msgs(parse("s1", "SELECT 1"), syncMsg),
+			extended("DEALLOCATE PREPARE s1"),
+			msgs(bind("", "s1"), execute("", 0), syncMsg),
+			extended("DEALLOCATE s1"),
+			msgs(parse("s1", "SELECT 2"), bind("", "s1"), execute("", 0), syncMsg),
+		},
+		want: []string{
+			"parsed", "ready I",
+			"parsed", "bound", "complete DEALLOCATE", "ready I",
+			`error 26000 prepared statement "s1" does not exist`, "ready I",
+			"parsed", "bound", `error 26000 prepared statement "s1" does not exist`, "ready I",
+			"parsed", "bound", "row 2", "complete SELECT 1", "ready I",
+		},
+	}, {
+		name: "SQL DEALLOCATE of a protocol-level statement: names fold as SQL",
+		batches: [][]pgproto3.FrontendMessage{
+			msgs(parse("S1", "SELECT 1"), syncMsg),
+			msgs(query("DEALLOCATE S1")),
+			msgs(query(`DEALLOCATE "S1"`)),
+			msgs(bind("", "S1"), execute("", 0), syncMsg),
+		},
+		want: []string{
+			"parsed", "ready I",
+			`error 26000 prepared statement "s1" does not exist`, "ready I",
+			"complete DEALLOCATE", "ready I",
+			`error 26000 prepared statement "S1" does not exist`, "ready I",
+		},
+	}, {
+		// A DEALLOCATE that fails drops nothing.
+		name: "SQL DEALLOCATE of a protocol-level statement in an aborted transaction",
+		batches: [][]pgproto3.FrontendMessage{
+			msgs(parse("s1", "SELECT 1"), syncMsg),
+			msgs(query("BEGIN")),
+			msgs(query("SELECT 1/0")),
+			msgs(query("DEALLOCATE s1")),
+			msgs(query("ROLLBACK")),
+			msgs(bind("", "s1"), execute("", 0), syncMsg),
+		},
+		want: []string{
+			"parsed", "ready I",
+			"complete BEGIN", "ready T",
+			"error 22012 division by zero", "ready E",
+			"error 25P02 current transaction is aborted, commands ignored until end of transaction block", "ready E",
+			"complete ROLLBACK", "ready I",
+			"bound", "row 1", "complete SELECT 1", "ready I",
+		},
+	}, {
+		name: "SQL-level and protocol-level DEALLOCATE side by side",
+		batches: [][]pgproto3.FrontendMessage{
+			msgs(query("PREPARE q AS SELECT 3"), parse("s1", "SELECT 1"), syncMsg),
+			msgs(query("DEALLOCATE q")),
+			msgs(query("DEALLOCATE s1")),
+			msgs(query("EXECUTE q")),
+			msgs(bind("", "s1"), execute("", 0), syncMsg),
+		},
+		want: []string{
+			"complete PREPARE", "ready I", "parsed", "ready I",
+			"complete DEALLOCATE", "ready I",
+			"complete DEALLOCATE", "ready I",
+			`error 26000 prepared statement "q" does not exist`, "ready I",
+			`error 26000 prepared statement "s1" does not exist`, "ready I",
+		},
+	}, {
 		name: "DISCARD PLANS keeps statements",
 		batches: [][]pgproto3.FrontendMessage{
 			msgs(parse("s1", "SELECT 1"), syncMsg),
@@ -193,6 +278,29 @@ func TestNamesPipelinedWaitIsBounded(t *testing.T) {
 		`error 42P05 prepared statement "s1" already exists`, "ready I",
 		`error 55000 mandate: prepared statement "s1" was created again in a batch the server has not answered yet`, "ready I",
 		"bound", "row 1", "complete SELECT 1", "ready I",
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Fatalf("(-want +got):\n%s", d)
+	}
+}
+
+// A DEALLOCATE parsed for a protocol-level statement that is closed and
+// parsed again before it runs would drop the old upstream statement, not
+// the new one: it is refused (the gateway's own behaviour; PostgreSQL
+// drops the new one).
+func TestDeallocateParsedBeforeCloseIsRefused(t *testing.T) {
+	e := newEnv(t)
+	got := exchange(t, pgconnTo(t, e.dsn("agent1", "require")),
+		msgs(parse("s1", "SELECT 1"), parse("d", "DEALLOCATE s1"), syncMsg),
+		msgs(&pgproto3.Close{ObjectType: 'S', Name: "s1"}, parse("s1", "SELECT 2"), syncMsg),
+		msgs(bind("", "d"), execute("", 0), syncMsg),
+		msgs(bind("", "s1"), execute("", 0), syncMsg),
+	)
+	want := []string{
+		"parsed", "parsed", "ready I",
+		"closed", "parsed", "ready I",
+		"bound", `error 55000 mandate: prepared statement "s1" was closed and parsed again after this DEALLOCATE was parsed`, "ready I",
+		"bound", "row 2", "complete SELECT 1", "ready I",
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Fatalf("(-want +got):\n%s", d)

@@ -59,6 +59,10 @@ type prepared struct {
 	descSent bool // client loop: a Describe('S') of it went upstream
 	denied   bool // client loop: denied at Parse, never created upstream
 	link     link[prepared]
+	// deallocName is the protocol-level statement a SQL DEALLOCATE
+	// parsed here drops, deallocUp its upstream name, which the upstream
+	// Parse names instead (protocolDeallocate). Client loop.
+	deallocName, deallocUp string
 
 	cols    []colInfo             // relay: the statement's RowDescription
 	hasDesc bool                  // relay: cols is known

@@ -295,8 +295,23 @@ func (ss *session) maskError(o *op, m *pgproto3.ErrorResponse) *pgproto3.ErrorRe
 		return m
 	}
 	e := *m
-	maskFields(ms, &e.Message, &e.Detail, &e.Hint, &e.Where, &e.InternalQuery)
+	maskFields(ms, e.Code, callsFunctions(o), &e.Message, &e.Detail, &e.Hint, &e.Where, &e.InternalQuery)
 	return &e
+}
+
+// callsFunctions reports whether a statement of o calls a function outside
+// the built-in safe set: code a grant allowed, which may raise any message
+// with any SQLSTATE.
+func callsFunctions(o *op) bool {
+	if o == nil {
+		return false
+	}
+	for _, r := range o.runs {
+		if r.rec.Statement != nil && len(r.rec.Statement.Functions) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func (ss *session) maskNotice(o *op, m *pgproto3.NoticeResponse) *pgproto3.NoticeResponse {
@@ -305,14 +320,30 @@ func (ss *session) maskNotice(o *op, m *pgproto3.NoticeResponse) *pgproto3.Notic
 		return m
 	}
 	e := *m
-	maskFields(ms, &e.Message, &e.Detail, &e.Hint, &e.Where, &e.InternalQuery)
+	maskFields(ms, e.Code, callsFunctions(o), &e.Message, &e.Detail, &e.Hint, &e.Where, &e.InternalQuery)
 	return &e
 }
 
-func maskFields(ms *maskSet, message, detail *string, rest ...*string) {
+// maskFields masks an error's or notice's fields under ms. With column
+// masking, the Detail is hidden whole, and so are the values quoted in the
+// message and context of the errors that quote the data they failed on
+// (see valueCarrying): `SELECT ssn::int` must not answer with
+// `invalid input syntax for type integer: "123-45-6789"`. Detectors then
+// scan every field.
+func maskFields(ms *maskSet, code string, userCode bool, message, detail, hint, where *string, rest ...*string) {
 	if ms.hasColumns && *detail != "" {
 		*detail = hiddenDetail
 	}
+	switch {
+	case ms.hasColumns && (raised(code) || userCode):
+		*message, *hint = hiddenRaised, ""
+		*where = hideQuoted(*where)
+	case ms.hasColumns && valueCarrying(code):
+		*message = hideQuoted(*message)
+		*where = hideQuoted(*where)
+		*hint = hideQuoted(*hint)
+	}
+	rest = append(rest, hint, where)
 	if ms.scanner.Empty() {
 		return
 	}
@@ -321,4 +352,73 @@ func maskFields(ms *maskSet, message, detail *string, rest ...*string) {
 	for _, f := range rest {
 		*f, _ = ms.scanner.MaskString(*f)
 	}
+}
+
+// hiddenRaised replaces the text of a message a function raised (RAISE
+// NOTICE/EXCEPTION), free text that may carry any value unquoted.
+const hiddenRaised = "[message raised by a function, hidden by the mandate gateway: it may contain masked values]"
+
+// raised reports whether code is one RAISE gives by default: P0001
+// (raise_exception) and the rest of class P0, or 00000/01000 on notices and
+// warnings.
+func raised(code string) bool {
+	return strings.HasPrefix(code, "P0") || code == "00000" || code == "01000"
+}
+
+// hiddenValue stands for a value hideQuoted removed.
+const hiddenValue = "[value hidden by the mandate gateway]"
+
+// valueCarrying reports whether errors of SQLSTATE code may quote the data
+// they failed on: data exceptions (class 22: invalid input syntax, out of
+// range, malformed literals), integrity violations (23), internal errors
+// (XX) and, fail closed, any code that is not five characters.
+func valueCarrying(code string) bool {
+	if len(code) != 5 {
+		return true
+	}
+	switch code[:2] {
+	case "22", "23", "XX":
+		return true
+	}
+	return false
+}
+
+// hideQuoted replaces what is between double or single quotes, and hex byte
+// sequences (0xe9 0x80, as encoding errors print them), by hiddenValue.
+// An unterminated quote hides the rest of the text.
+func hideQuoted(s string) string {
+	if !strings.ContainsAny(s, `"'`) && !strings.Contains(s, "0x") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\'':
+			end := strings.IndexByte(s[i+1:], c)
+			b.WriteByte(c)
+			b.WriteString(hiddenValue)
+			if end < 0 {
+				b.WriteByte(c)
+				return b.String()
+			}
+			b.WriteByte(c)
+			i += end + 2
+		case c == '0' && i+2 < len(s) && s[i+1] == 'x' && isHex(s[i+2]):
+			j := i + 2
+			for j < len(s) && isHex(s[j]) {
+				j++
+			}
+			b.WriteString(hiddenValue)
+			i = j
+		default:
+			b.WriteByte(c)
+			i++
+		}
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }

@@ -155,6 +155,61 @@ func TestMaskingErrors(t *testing.T) {
 	}
 }
 
+// TestMaskingErrorValues: errors that quote the data they failed on do not
+// carry a masked value back; other errors keep their message.
+func TestMaskingErrorValues(t *testing.T) {
+	e, tbl := maskEnv(t)
+	c := e.connect(t, "require")
+	for _, tc := range []struct {
+		sql, code string
+		hidden    bool // the message had a value hidden
+	}{
+		{"SELECT ssn::int FROM " + tbl, "22P02", true},
+		{"SELECT ssn::numeric FROM " + tbl, "22P02", true},
+		{"SELECT to_date(ssn, 'YYYY-MM-DD') FROM " + tbl, "22008", true},
+		{"SELECT (ssn || 'x')::bigint FROM " + tbl, "22P02", true},
+		{"SELECT ssn::date FROM " + tbl, "22007", true},
+		{"SELECT nosuchcolumn FROM " + tbl, "42703", false},
+	} {
+		t.Run(tc.sql, func(t *testing.T) {
+			_, err := c.Exec(context.Background(), tc.sql)
+			var pe *pgconn.PgError
+			if !errors.As(err, &pe) {
+				t.Fatalf("err = %v, want a PostgreSQL error", err)
+			}
+			all := pe.Message + pe.Detail + pe.Hint + pe.Where + pe.InternalQuery
+			for _, secret := range []string{"6789", "123-45"} {
+				if strings.Contains(all, secret) {
+					t.Errorf("%s: error leaks %q: %+v", pe.Code, secret, pe)
+				}
+			}
+			if pe.Code != tc.code && !(tc.hidden && strings.HasPrefix(pe.Code, "22")) {
+				t.Errorf("code = %s, want %s", pe.Code, tc.code)
+			}
+			if got := strings.Contains(pe.Message, hiddenValue); got != tc.hidden {
+				t.Errorf("message %q: value hidden = %v, want %v", pe.Message, got, tc.hidden)
+			}
+		})
+	}
+}
+
+func TestHideQuoted(t *testing.T) {
+	h := hiddenValue
+	for _, tc := range []struct{ in, want string }{
+		{`invalid input syntax for type integer: "123-45-6789"`, `invalid input syntax for type integer: "` + h + `"`},
+		{`value "99999999999" is out of range for type integer`, `value "` + h + `" is out of range for type integer`},
+		{`invalid value 'ab' for "YYYY"`, `invalid value '` + h + `' for "` + h + `"`},
+		{`invalid byte sequence for encoding "UTF8": 0xe9 0x80`, `invalid byte sequence for encoding "` + h + `": ` + h + ` ` + h},
+		{`unterminated "123-45`, `unterminated "` + h + `"`},
+		{`division by zero`, `division by zero`},
+		{``, ``},
+	} {
+		if got := hideQuoted(tc.in); got != tc.want {
+			t.Errorf("hideQuoted(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
 func TestMaskingCount(t *testing.T) {
 	e, tbl := maskEnv(t)
 	c := e.connect(t, "require")

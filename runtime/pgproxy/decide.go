@@ -1,6 +1,7 @@
 package pgproxy
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -154,6 +155,11 @@ func (ss *session) decideOne(an *pgsql.Analyzed, carried *maskSet, now int64) (*
 		// read: decide again on the expanded statement.
 		an, dec, ms = ss.throughViews(an, dec, ms, carried, now)
 	}
+	if dec.Result == model.Allow && ms != nil && ms.hasColumns && !copiesOut(an) {
+		if reason := ss.checkFieldNotation(an, ms); reason != "" {
+			return an, denyDecision(reason), nil
+		}
+	}
 	if dec.Result == model.Allow && ms != nil && copiesOut(an) {
 		// CopyData rows cannot be masked: COPY TO runs only when
 		// there is nothing to mask.
@@ -271,4 +277,43 @@ func (ss *session) record(v *verdict, protocol string) ([]*stmtRun, *pgproto3.Er
 		runs = append(runs, r)
 	}
 	return runs, deny
+}
+
+// checkFieldNotation returns why an may not run under column masking when
+// it names, as a column of a relation holding masked columns, something
+// that relation does not have: PostgreSQL reads p.to_json as to_json(p),
+// the whole row, and the analyzer (which has no catalog) as a column that
+// no rule masks. Unqualified names in a join are listed under every joined
+// relation, so they count too: qualifying them lets the statement run. A
+// catalog failure denies.
+func (ss *session) checkFieldNotation(an *pgsql.Analyzed, ms *maskSet) string {
+	check := func(src string) string {
+		rel, col, any, ok := pgsql.SplitSource(src)
+		if !ok || any || ms.source(rel+".*") == nil {
+			return ""
+		}
+		r, err := ss.srv.catalog.relation(ss.conn, rel)
+		if err != nil {
+			ss.srv.cfg.Logger.Warn("postgres relation lookup", "session", ss.rec.ID, "err", err)
+			return "masking applies and the columns of " + rel + " could not be looked up (fail closed)"
+		}
+		if r.kind == "" || slices.Contains(r.cols, col) {
+			return ""
+		}
+		return "masking applies to " + rel + ", which has no column " + col +
+			": PostgreSQL would read it as a function of the whole row (field notation), or it is an unqualified column of another relation; qualify it with its table"
+	}
+	for _, o := range an.Outputs {
+		for _, src := range o.Sources {
+			if reason := check(src); reason != "" {
+				return reason
+			}
+		}
+	}
+	for _, c := range an.Statement.FilterColumns {
+		if reason := check(c); reason != "" {
+			return reason
+		}
+	}
+	return ""
 }

@@ -169,7 +169,7 @@ func TestMaskingErrorValues(t *testing.T) {
 		{"SELECT to_date(ssn, 'YYYY-MM-DD') FROM " + tbl, "22008", true},
 		{"SELECT (ssn || 'x')::bigint FROM " + tbl, "22P02", true},
 		{"SELECT ssn::date FROM " + tbl, "22007", true},
-		{"SELECT nosuchcolumn FROM " + tbl, "42703", false},
+		{"SELECT id FROM " + tbl + " GROUP BY name", "42803", false},
 	} {
 		t.Run(tc.sql, func(t *testing.T) {
 			_, err := c.Exec(context.Background(), tc.sql)
@@ -190,6 +190,47 @@ func TestMaskingErrorValues(t *testing.T) {
 				t.Errorf("message %q: value hidden = %v, want %v", pe.Message, got, tc.hidden)
 			}
 		})
+	}
+}
+
+// TestMaskingFieldNotation: p.to_json is to_json(p), the whole row, to
+// PostgreSQL; under column masking a name the relation does not have is
+// denied, in outputs and in filters, whatever the protocol.
+func TestMaskingFieldNotation(t *testing.T) {
+	e, tbl := maskEnv(t)
+	for _, sql := range []string{
+		"SELECT p.to_json FROM " + tbl + " p",
+		"SELECT p.row_to_json FROM " + tbl + " p",
+		"SELECT p.to_jsonb::text AS j FROM " + tbl + " p",
+		"SELECT (p).to_json FROM " + tbl + " p",
+		"SELECT id FROM " + tbl + " p WHERE p.to_json::text LIKE '%6789%'",
+		"SELECT x.to_json FROM (SELECT * FROM " + tbl + ") x",
+	} {
+		for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeExec} {
+			t.Run(mode.String()+"/"+sql, func(t *testing.T) {
+				c := e.connect(t, "require")
+				rows, err := c.Query(context.Background(), sql, mode)
+				if err == nil {
+					for rows.Next() {
+						vals, _ := rows.Values()
+						if strings.Contains(fmt.Sprint(vals), "6789") {
+							t.Errorf("leaked: %v", vals)
+						}
+					}
+					err = rows.Err()
+					rows.Close()
+				}
+				var pe *pgconn.PgError
+				if !errors.As(err, &pe) || pe.Code != "42501" {
+					t.Fatalf("err = %v, want a 42501 denial", err)
+				}
+			})
+		}
+	}
+	c := e.connect(t, "require")
+	var name string
+	if err := c.QueryRow(context.Background(), "SELECT p.name FROM "+tbl+" p WHERE p.id = 1").Scan(&name); err != nil || name != "Ann" {
+		t.Errorf("a real column through the same alias: %q, %v", name, err)
 	}
 }
 

@@ -47,6 +47,13 @@ func (ss *session) authenticate(ctx context.Context, a *admitted) error {
 		lk := strings.ToLower(k)
 		switch {
 		case lk == "user" || lk == "database" || lk == "replication" || strings.HasPrefix(lk, "_pq_."):
+		case lk == "client_encoding" && !isUTF8(v):
+			// In a client-only encoding (SJIS, BIG5, GBK...) a multibyte
+			// character can end in the byte of a backslash or quote: the
+			// server would split the text into other statements than the
+			// gateway's UTF-8 parse decided.
+			return ss.refuse(fatal(CodeInvalidParameterValue,
+				fmt.Sprintf("client_encoding %q is not allowed through the mandate gateway: use UTF8", v)))
 		case passthroughParams[lk]:
 			ss.params[k] = v
 		default:
@@ -147,6 +154,13 @@ func (s *Server) plaintextAllowed(addr net.Addr) bool {
 		}
 	}
 	return false
+}
+
+// isUTF8 reports a client_encoding value naming UTF-8, in any of the
+// spellings PostgreSQL accepts.
+func isUTF8(v string) bool {
+	norm := strings.NewReplacer("-", "", "_", "").Replace(strings.ToLower(strings.TrimSpace(v)))
+	return norm == "utf8" || norm == "unicode"
 }
 
 func isFalse(v string) bool {

@@ -287,9 +287,12 @@ func (ss *session) record(v *verdict, protocol string) ([]*stmtRun, *pgproto3.Er
 // relation, so they count too: qualifying them lets the statement run. A
 // catalog failure denies.
 func (ss *session) checkFieldNotation(an *pgsql.Analyzed, ms *maskSet) string {
-	check := func(src string) string {
+	// check looks at src among its siblings (the sources of one output, or
+	// the filter columns): a bare alias (SELECT c FROM t c) is reported as
+	// both t.c and t.*, and t.* is masked as the whole row already.
+	check := func(src string, siblings []string) string {
 		rel, col, any, ok := pgsql.SplitSource(src)
-		if !ok || any || ms.source(rel+".*") == nil {
+		if !ok || any || ms.source(rel+".*") == nil || slices.Contains(siblings, rel+".*") {
 			return ""
 		}
 		r, err := ss.srv.catalog.relation(ss.conn, rel)
@@ -305,13 +308,13 @@ func (ss *session) checkFieldNotation(an *pgsql.Analyzed, ms *maskSet) string {
 	}
 	for _, o := range an.Outputs {
 		for _, src := range o.Sources {
-			if reason := check(src); reason != "" {
+			if reason := check(src, o.Sources); reason != "" {
 				return reason
 			}
 		}
 	}
 	for _, c := range an.Statement.FilterColumns {
-		if reason := check(c); reason != "" {
+		if reason := check(c, an.Statement.FilterColumns); reason != "" {
 			return reason
 		}
 	}

@@ -139,6 +139,9 @@ func (s *Server) upstreamConfig(c *model.Connection, params map[string]string, r
 		cfg.RuntimeParams[k] = v
 	}
 	cfg.RuntimeParams["search_path"] = PinnedSearchPath
+	// The gateway parses statements as UTF-8; a role's or database's
+	// default client_encoding must not make the server read them otherwise.
+	cfg.RuntimeParams["client_encoding"] = "UTF8"
 	if readOnly {
 		cfg.RuntimeParams["default_transaction_read_only"] = "on"
 	}

@@ -44,8 +44,14 @@ func (p *enginePolicy) Revision() string { return p.cur.Load().Revision() }
 // compiler, signs and loads the bundle, and builds a decision engine.
 func realPolicy(t testing.TB, prefix string) *decision.Engine {
 	t.Helper()
+	return realPolicyFrom(t, "testdata/policy", prefix)
+}
+
+// realPolicyFrom is realPolicy for the policy fixtures in src.
+func realPolicyFrom(t testing.TB, src, prefix string) *decision.Engine {
+	t.Helper()
 	dir := t.TempDir()
-	files, err := filepath.Glob("testdata/policy/*.hcl")
+	files, err := filepath.Glob(filepath.Join(src, "*.hcl"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("policy fixtures: %v", err)
 	}

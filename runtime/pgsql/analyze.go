@@ -71,6 +71,12 @@ type Analyzed struct {
 	// proxy denies a statement whose Writes hold a masked column (or are
 	// Unknown) when masking applies.
 	Writes Lineage
+	// FilterUnknown is set when a filter (see FilterColumns) reads
+	// something whose origin is unknown: an unresolvable reference, or a
+	// view column whose lineage is unknown (after ExpandViews). What it
+	// reads may be masked, so the proxy denies the statement when masking
+	// applies, as it does for Unknown outputs.
+	FilterUnknown bool
 	// ReadWrite is set for BEGIN/START TRANSACTION READ WRITE, SET
 	// TRANSACTION READ WRITE and SET SESSION CHARACTERISTICS AS TRANSACTION
 	// READ WRITE: the proxy denies it when the decision is read-only.
@@ -186,13 +192,15 @@ func (a *Analyzed) ResolveExecute(prepared *Analyzed) *Analyzed {
 	if prepared == nil {
 		return a
 	}
-	r := &Analyzed{Text: a.Text, Redacted: a.Redacted, Name: a.Name, ReadWrite: prepared.ReadWrite}
+	r := &Analyzed{Text: a.Text, Redacted: a.Redacted, Name: a.Name, ReadWrite: prepared.ReadWrite,
+		FilterUnknown: prepared.FilterUnknown || a.FilterUnknown}
 	in := prepared.Statement
 	r.Writes = union([]Lineage{prepared.Writes, a.Writes})
 	if prepared.Prepared != nil {
 		in = prepared.Prepared.Statement
 		r.Outputs = prepared.Prepared.Outputs
 		r.Writes = union([]Lineage{prepared.Prepared.Writes, a.Writes})
+		r.FilterUnknown = prepared.Prepared.FilterUnknown || a.FilterUnknown
 	}
 	defer func() { r.DecisionKey = decisionKey(r) }()
 	r.Statement = model.Statement{

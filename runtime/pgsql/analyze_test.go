@@ -84,7 +84,12 @@ var analyzeCases = []analyzeCase{
 	{name: "cte over star", sql: "WITH x AS (SELECT * FROM users) SELECT email FROM x",
 		want: model.Statement{Tag: "SELECT", Accesses: acc("select:app.users")},
 		outs: []Lineage{src("app.users.email")}},
+	// UNION without ALL compares rows to drop duplicates: a filter.
 	{name: "union", sql: "SELECT email FROM users UNION SELECT name FROM staff",
+		want: model.Statement{Tag: "SELECT", Accesses: acc("select:app.users", "select:app.staff"),
+			FilterColumns: []string{"app.staff.name", "app.users.email"}},
+		outs: []Lineage{{Sources: []string{"app.staff.name", "app.users.email"}, Direct: true}}},
+	{name: "union all", sql: "SELECT email FROM users UNION ALL SELECT name FROM staff",
 		want: model.Statement{Tag: "SELECT", Accesses: acc("select:app.users", "select:app.staff")},
 		outs: []Lineage{{Sources: []string{"app.staff.name", "app.users.email"}, Direct: true}}},
 	{name: "scalar subquery", sql: "SELECT (SELECT max(salary) FROM pay p WHERE p.uid = u.id) FROM users u",

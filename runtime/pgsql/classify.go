@@ -15,6 +15,7 @@ func analyzeStmt(n *pg_query.Node, text string, opts Options, version int32) (*A
 	tag := a.classify(n, an)
 	an.Statement = a.statement(tag)
 	an.Writes = a.writes.lineage()
+	an.FilterUnknown = a.filterUnknown
 	return an, a.literal
 }
 
@@ -248,6 +249,7 @@ func (a *analyzer) prepareStmt(p *pg_query.PrepareStmt, an *Analyzed) string {
 	inner.Text = text
 	inner.Statement = a.statement(tag)
 	inner.Writes = a.writes.lineage()
+	inner.FilterUnknown = a.filterUnknown
 	inner.DecisionKey = decisionKey(inner)
 	an.Prepared = inner
 	return "PREPARE"

@@ -24,6 +24,9 @@ type analyzer struct {
 	writes linAcc
 	// literal is set when the analysis read a literal's value.
 	literal bool
+	// filterUnknown is set when a filter reads something whose origin is
+	// unknown (a reference the analyzer cannot resolve).
+	filterUnknown bool
 	// version is the parse tree version, for Deparse.
 	version int32
 	// depth guards the Go recursion on pathological trees.
@@ -54,7 +57,22 @@ func (a *analyzer) enter() bool {
 func (a *analyzer) leave() { a.depth-- }
 
 func (a *analyzer) access(class, table string) {
+	if reason, ok := valueCatalogs[table]; ok {
+		a.forbid(table + " " + reason)
+	}
 	a.accesses[model.Access{Class: class, Table: table}] = true
+}
+
+// valueCatalogs hold copies of column values of every table (most common
+// values, histogram bounds, extended statistics). The gateway's credential
+// can read them for tables no grant covers, and masking cannot reach
+// them: no grant allows them.
+var valueCatalogs = map[string]string{
+	"pg_catalog.pg_statistic":          "holds sampled column values of every table",
+	"pg_catalog.pg_stats":              "shows sampled column values of every table (most common values, histogram bounds)",
+	"pg_catalog.pg_statistic_ext_data": "holds sampled column values of every table",
+	"pg_catalog.pg_stats_ext":          "shows sampled column values of every table",
+	"pg_catalog.pg_stats_ext_exprs":    "shows sampled expression values of every table",
 }
 
 func (a *analyzer) looseAccess(rv *pg_query.RangeVar) {
@@ -70,6 +88,14 @@ func (a *analyzer) function(name string) { a.functions[name] = true }
 func (a *analyzer) filter(sources []string) {
 	for _, s := range sources {
 		a.filters[s] = true
+	}
+}
+
+// filterLineage marks what l reads as filter columns.
+func (a *analyzer) filterLineage(l Lineage) {
+	a.filter(l.Sources)
+	if l.Unknown {
+		a.filterUnknown = true
 	}
 }
 

@@ -95,6 +95,32 @@ var escapeCases = []escapeCase{
 	{"set_config read only", "SELECT set_config('default_transaction_read_only', 'off', false)", []string{"function:set_config"}},
 	{"set_config qualified", "SELECT pg_catalog.set_config('search_path', 'evil', false)", []string{"function:pg_catalog.set_config"}},
 	{"set_config in where", "SELECT 1 FROM t WHERE set_config('role', 'x', true) IS NOT NULL", []string{"function:set_config"}},
+	// Values handed to functions outside the safe set may be stored or
+	// sent back elsewhere (application_name returns in ParameterStatus, a
+	// sequence keeps its value, pg_locks shows lock keys).
+	{"masked into set_config", "SELECT set_config('application_name', (SELECT email FROM users LIMIT 1), false)", []string{"filter:app.users.email"}},
+	{"masked into setval", "SELECT count(*) FROM (SELECT setval('s', length(email)) FROM users) x", []string{"filter:app.users.email"}},
+	{"masked into advisory lock", "SELECT count(*) FROM (SELECT pg_advisory_lock(length(email)) FROM users) x", []string{"filter:app.users.email"}},
+	{"masked into notify", "SELECT pg_notify('c', email) FROM users", []string{"filter:app.users.email"}},
+
+	// set_config obeys the rules of SET whatever the grant names.
+	{"set_config read only forbidden", "SELECT set_config('transaction_read_only', 'off', true)", []string{"forbidden", "function:set_config"}},
+	{"set_config role forbidden", "SELECT pg_catalog.set_config('role', 'postgres', false)", []string{"forbidden"}},
+	{"set_config search_path forbidden", "SELECT * FROM set_config('search_path', 'evil', false)", []string{"forbidden"}},
+	{"set_config session authorization forbidden", "SELECT set_config('session_authorization', 'postgres', false)", []string{"forbidden"}},
+	{"set_config computed name", "SELECT set_config(current_setting('x'), 'off', false)", []string{"forbidden"}},
+	{"set_config custom setting", "SELECT set_config('app.tenant', '1', false)", []string{"forbidden"}},
+	{"set_config encoding", "SELECT set_config('client_encoding', 'SJIS', false)", []string{"forbidden"}},
+	{"set_config in cte", "WITH s AS (SELECT set_config('search_path', 'x', true)) SELECT * FROM s", []string{"forbidden"}},
+
+	// Large-object writes run even in a read-only transaction: they need
+	// a write class on pg_catalog.pg_largeobject.
+	{"lo_create writes", "SELECT lo_create(0)", []string{"access:insert:pg_catalog.pg_largeobject"}},
+	{"lo_from_bytea writes", "SELECT pg_catalog.lo_from_bytea(0, 'x')", []string{"access:insert:pg_catalog.pg_largeobject"}},
+	{"lo_import writes", "SELECT lo_import('/etc/passwd')", []string{"access:insert:pg_catalog.pg_largeobject"}},
+	{"lo_put writes", "SELECT lo_put(1, 0, 'x')", []string{"access:update:pg_catalog.pg_largeobject"}},
+	{"lowrite writes", "SELECT lowrite(lo_open(1, 131072), 'x')", []string{"access:update:pg_catalog.pg_largeobject"}},
+	{"lo_unlink writes", "SELECT 1 FROM t WHERE lo_unlink(1) = 1", []string{"access:delete:pg_catalog.pg_largeobject"}},
 	{"nextval", "SELECT nextval('seq')", []string{"function:nextval"}},
 	{"setval", "SELECT setval('seq', 1)", []string{"function:setval"}},
 	{"advisory lock", "SELECT pg_advisory_lock(1)", []string{"function:pg_advisory_lock"}},
@@ -164,6 +190,9 @@ var escapeCases = []escapeCase{
 	{"select for share", "SELECT * FROM t FOR SHARE SKIP LOCKED", []string{"access:update:app.t"}},
 	{"select for key share of", "SELECT * FROM t, s FOR KEY SHARE OF s", []string{"access:update:app.s"}},
 	{"lock table", "LOCK TABLE t IN ACCESS EXCLUSIVE MODE", []string{"access:update:app.t"}},
+	{"for update of subquery", "SELECT * FROM (SELECT * FROM t) s FOR UPDATE", []string{"access:update:app.t"}},
+	{"for update of subquery alias", "SELECT * FROM s AS x, (SELECT id FROM t) d FOR NO KEY UPDATE OF d", []string{"access:update:app.t"}},
+	{"for share of cte", "WITH w AS (SELECT * FROM t) SELECT * FROM w FOR SHARE", []string{"access:update:app.t"}},
 	{"lock only", "LOCK ONLY app.t", []string{"access:update:app.t"}},
 
 	// Side channels.
@@ -293,6 +322,46 @@ var escapeCases = []escapeCase{
 	{"out jsonb agg", "SELECT jsonb_agg(u) FROM users u", []string{"out:app.users.email"}},
 	{"out values subquery", "VALUES ((SELECT email FROM users LIMIT 1))", []string{"out:app.users.email"}},
 	{"out json_table", "SELECT j.* FROM users u, JSON_TABLE(to_jsonb(u.email), '$' COLUMNS (v text PATH '$')) j", []string{"out:app.users.email"}},
+	// Field notation: q.f is f(q) when q has no column f, a call of f with
+	// the whole row that the parser writes as a column reference.
+	{"field notation to_json", "SELECT u.to_json FROM users u", []string{"out:app.users.email"}},
+	{"field notation qualified", "SELECT app.users.row_to_json FROM app.users", []string{"out:app.users.email"}},
+	{"field notation concat filter", "SELECT id FROM users u WHERE u.concat LIKE '%@x%'", []string{"filter:app.users.email"}},
+	{"field notation through star", "SELECT d.to_jsonb FROM (SELECT * FROM users) d", []string{"out:app.users.email"}},
+	{"field notation record_out", "SELECT u.record_out FROM users u", []string{"function:record_out", "out:app.users.email"}},
+	{"field notation copied", "INSERT INTO s (v) SELECT u.quote_literal FROM users u", []string{"writes:app.users.email"}},
+
+	// Set operations and DISTINCT compare rows: filters.
+	{"filter intersect", "SELECT count(*) FROM (SELECT email FROM users INTERSECT SELECT 'a@x') i", []string{"filter:app.users.email"}},
+	{"filter intersect all", "SELECT 1 FROM (SELECT email FROM users INTERSECT ALL SELECT 'a@x') i", []string{"filter:app.users.email"}},
+	{"filter except right", "SELECT count(*) FROM (SELECT 'a@x' EXCEPT SELECT email FROM users) e", []string{"filter:app.users.email"}},
+	{"filter union distinct", "SELECT count(*) FROM (SELECT email FROM users UNION SELECT 'a@x') u", []string{"filter:app.users.email"}},
+	{"filter distinct", "SELECT count(*) FROM (SELECT DISTINCT substr(email, 1, 1) FROM users) d", []string{"filter:app.users.email"}},
+	{"filter distinct star", "SELECT count(*) FROM (SELECT DISTINCT * FROM users) d", []string{"filter:app.users.email"}},
+
+	// Positions past a star, and inside grouping sets.
+	{"filter order position past star", "SELECT * FROM users ORDER BY 3", []string{"filter:app.users.email"}},
+	{"filter order position past qualified star", "SELECT 1, u.* FROM users u ORDER BY 4", []string{"filter:app.users.email"}},
+	{"filter group position in rollup", "SELECT substr(email, 1, 1), count(*) FROM users GROUP BY ROLLUP (1)", []string{"filter:app.users.email"}},
+	{"filter group alias in grouping sets", "SELECT substr(email, 1, 1) AS f, count(*) FROM users GROUP BY GROUPING SETS ((f), ())", []string{"filter:app.users.email"}},
+
+	// Row counts decided by function arguments.
+	{"filter srf in from", "SELECT count(*) FROM users u, regexp_matches(u.email, '^a') m", []string{"filter:app.users.email"}},
+	{"filter srf series", "SELECT count(*) FROM users u, generate_series(1, length(u.email)) g", []string{"filter:app.users.email"}},
+	{"filter srf in select", "SELECT count(*) FROM (SELECT unnest(string_to_array(email, '@')) FROM users) s", []string{"filter:app.users.email"}},
+	{"filter user function in select", "SELECT count(*) FROM (SELECT app.rows_of(email) FROM users) s", []string{"filter:app.users.email"}},
+	{"filter xmltable", "SELECT count(*) FROM users u, XMLTABLE('/r' PASSING xmlelement(name r, u.email) COLUMNS x text) t", []string{"filter:app.users.email"}},
+	{"filter recursive search", "WITH RECURSIVE r(e) AS (SELECT email FROM users UNION ALL SELECT e FROM r WHERE false) SEARCH DEPTH FIRST BY e SET ord SELECT 1 FROM r ORDER BY ord", []string{"filter:app.users.email"}},
+	{"filter recursive cycle", "WITH RECURSIVE r(e) AS (SELECT email FROM users UNION ALL SELECT e FROM r) CYCLE e SET c USING p SELECT count(*) FROM r", []string{"filter:app.users.email"}},
+	{"out recursive cycle path", "WITH RECURSIVE r(e) AS (SELECT email FROM users UNION ALL SELECT e FROM r) CYCLE e SET c USING p SELECT p FROM r", []string{"out:app.users.email"}},
+
+	// Catalogs holding copies of column values.
+	{"pg_stats", "SELECT most_common_vals FROM pg_stats", []string{"forbidden"}},
+	{"pg_stats qualified", "SELECT histogram_bounds FROM PG_CATALOG.PG_STATS", []string{"forbidden"}},
+	{"pg_statistic", "SELECT stavalues1 FROM pg_catalog.pg_statistic", []string{"forbidden"}},
+	{"pg_stats_ext", "SELECT * FROM pg_stats_ext_exprs", []string{"forbidden"}},
+	{"pg_stats in subquery", "SELECT (SELECT count(*) FROM pg_stats WHERE attname = 'x')", []string{"forbidden"}},
+	{"pg_stats copied", "COPY (SELECT * FROM pg_stats) TO STDOUT", []string{"forbidden"}},
 }
 
 func TestEscapes(t *testing.T) {

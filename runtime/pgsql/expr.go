@@ -109,23 +109,42 @@ func (a *analyzer) genericMsg(m protoreflect.Message, sc *scope, filter bool, ac
 
 // columnRef resolves one column reference.
 func (a *analyzer) columnRef(c *pg_query.ColumnRef, sc *scope, filter bool, acc *linAcc) {
-	l := sc.resolve(refParts(c))
+	parts := refParts(c)
+	l := sc.resolve(parts)
+	if n := len(parts); n >= 2 && rowFunctions[parts[n-1]] {
+		// q.f names no column when f is a function: PostgreSQL then calls
+		// f(q) with the whole row (c.to_json is to_json(c)).
+		if it := sc.findItem(parts[:n-1]); it != nil {
+			star := it.star()
+			l = union([]Lineage{l, star})
+			if !safeFunctions[parts[n-1]] {
+				a.function(parts[n-1])
+				l.Unknown = true
+			}
+		}
+	}
 	acc.addLineage(l)
 	acc.direct = l.Direct
 	if filter {
-		a.filter(l.Sources)
+		a.filterLineage(l)
 	}
 }
 
 // funcCall records a function outside the safe set and walks the call. The
 // ordering and filtering parts of aggregates and windows are filters.
 func (a *analyzer) funcCall(f *pg_query.FuncCall, sc *scope, filter bool, acc *linAcc) {
-	if name, safe := classifyFunction(f.Funcname); !safe {
+	name, safe := classifyFunction(f.Funcname)
+	if !safe {
 		a.function(name)
 		acc.unknown = true
 	}
+	a.sideEffects(name, f.Args)
+	// A set-returning function decides how many rows come back from its
+	// arguments, and a function outside the safe set may return a set:
+	// their arguments are filter columns.
+	args := filter || !safe || setReturning[bareName(name)]
 	for _, arg := range f.Args {
-		a.expr(arg, sc, filter, acc)
+		a.expr(arg, sc, args, acc)
 	}
 	for _, o := range f.AggOrder {
 		a.expr(o, sc, true, acc)

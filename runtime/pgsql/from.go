@@ -32,7 +32,9 @@ func (a *analyzer) fromItem(n *pg_query.Node, sc *scope) {
 			if len(parts) == 0 {
 				continue
 			}
-			a.expr(parts[0], sc, false, &acc)
+			// How many rows a function in FROM returns depends on its
+			// arguments: they are filter columns.
+			a.expr(parts[0], sc, true, &acc)
 			if name == "" {
 				name = figureName(parts[0])
 			}
@@ -81,9 +83,10 @@ func (a *analyzer) fromItem(n *pg_query.Node, sc *scope) {
 		a.expr(x.RangeTableSample.Repeatable, sc, false, &discard)
 	default:
 		// XMLTABLE, JSON_TABLE and anything newer: a derived item whose
-		// columns carry whatever its expressions read.
+		// columns carry whatever its expressions read, and whose rows
+		// depend on them (filter columns).
 		var acc linAcc
-		a.generic(n.ProtoReflect(), sc, false, &acc)
+		a.generic(n.ProtoReflect(), sc, true, &acc)
 		name := ""
 		if al := aliasOf(n); al != nil {
 			name = al.Aliasname

@@ -6,6 +6,12 @@ import (
 	pg_query "github.com/pganalyze/pg_query_go/v6"
 )
 
+// bareName is a reported function name without a pg_catalog qualifier;
+// other qualified names are returned as they are (they are never built-in).
+func bareName(name string) string {
+	return strings.TrimPrefix(name, "pg_catalog.")
+}
+
 // classifyFunction returns how a called function is reported (as written:
 // schema-qualified when the statement qualified it) and whether it is in the
 // built-in safe set: pg_catalog functions without side effects that read
@@ -115,3 +121,71 @@ var safeFunctions = func() map[string]bool {
 	}
 	return m
 }()
+
+// setReturning are the set-returning functions of the safe set.
+var setReturning = setOf(`generate_series generate_subscripts unnest regexp_matches
+	regexp_split_to_table string_to_table json_each json_each_text jsonb_each jsonb_each_text
+	json_object_keys jsonb_object_keys json_array_elements json_array_elements_text
+	jsonb_array_elements jsonb_array_elements_text json_populate_recordset
+	jsonb_populate_recordset json_to_recordset jsonb_to_recordset jsonb_path_query
+	jsonb_path_query_tz pg_get_keywords pg_snapshot_xip`)
+
+// rowFunctions are the built-in functions that take one argument of any
+// type, so that PostgreSQL accepts them in field notation on a row: q.f is
+// f(q) when q has no column f (SELECT c.to_json FROM customers c returns
+// every column of the row). A reference q.f with one of these names
+// carries the whole row of q.
+var rowFunctions = setOf(`to_json to_jsonb row_to_json json_build_array jsonb_build_array
+	json_build_object jsonb_build_object concat quote_literal quote_nullable num_nulls
+	num_nonnulls pg_column_size pg_column_compression pg_collation_for pg_typeof record_out
+	record_send hash_record any_out anyelement_out anynonarray_out anycompatible_out hstore`)
+
+// largeObjectWrites are the large-object functions that change
+// pg_largeobject, with the class each needs on it: PostgreSQL runs them
+// even in a read-only transaction, so the read-only wall upstream does not
+// stop them and a grant naming the function is not enough.
+var largeObjectWrites = map[string]string{
+	"lo_create": "insert", "lo_creat": "insert", "lo_import": "insert", "lo_from_bytea": "insert",
+	"lowrite": "update", "lo_put": "update", "lo_truncate": "update", "lo_truncate64": "update",
+	"lo_open": "update", "lo_unlink": "delete", "be_lo_unlink": "delete",
+}
+
+func setOf(words string) map[string]bool {
+	m := map[string]bool{}
+	for _, w := range strings.Fields(words) {
+		m[w] = true
+	}
+	return m
+}
+
+// sideEffects classifies calls whose effects a function grant must not be
+// enough for: large-object writes need a write class on
+// pg_catalog.pg_largeobject, and set_config obeys the rules of SET.
+func (a *analyzer) sideEffects(name string, args []*pg_query.Node) {
+	bare := bareName(name) // app.lo_create stays qualified and matches nothing
+	if class, ok := largeObjectWrites[bare]; ok {
+		a.access(class, "pg_catalog.pg_largeobject")
+	}
+	if bare == "set_config" {
+		a.literal = true // the decision reads the literals: never cached by shape
+		var setting string
+		if len(args) > 0 {
+			if c := args[0].GetAConst(); c != nil {
+				if v, ok := c.Val.(*pg_query.A_Const_Sval); ok {
+					setting = v.Sval.GetSval()
+				}
+			}
+		}
+		if setting == "" {
+			a.forbid("set_config with a setting name that is not a string literal")
+			return
+		}
+		var value []*pg_query.Node
+		if len(args) > 1 {
+			value = args[1:2]
+		}
+		if reason := settingRefused(setting, value); reason != "" {
+			a.forbid(reason)
+		}
+	}
+}

@@ -62,12 +62,50 @@ func (a *analyzer) withClause(w *pg_query.WithClause, sc *scope) {
 			}
 			names, outs := a.queryOut(c.Ctequery, sc, false)
 			rel := relationOf(names, outs).rename(stringList(c.Aliascolnames))
+			rel = a.searchCycle(c, rel)
 			if p == 0 && passes == 2 {
 				rel = openRelation(rel.all())
 			}
 			sc.ctes[c.Ctename] = &cte{rel: rel}
 		}
 	}
+}
+
+// searchCycle applies a recursive CTE's SEARCH and CYCLE clauses: the
+// columns they name decide the order of rows and which rows stop the
+// recursion, so they are filter columns; the columns they add (sequence,
+// cycle mark, path) carry those columns' values.
+func (a *analyzer) searchCycle(c *pg_query.CommonTableExpr, rel *relation) *relation {
+	var by linAcc
+	var added []string
+	if s := c.SearchClause; s != nil {
+		for _, name := range stringList(s.SearchColList) {
+			l, _ := rel.column(name)
+			by.addLineage(l)
+		}
+		added = append(added, s.SearchSeqColumn)
+	}
+	if cy := c.CycleClause; cy != nil {
+		for _, name := range stringList(cy.CycleColList) {
+			l, _ := rel.column(name)
+			by.addLineage(l)
+		}
+		added = append(added, cy.CycleMarkColumn, cy.CyclePathColumn)
+	}
+	if len(added) == 0 {
+		return rel
+	}
+	l := by.lineage()
+	a.filter(l.Sources)
+	if rel.open {
+		return rel
+	}
+	n := &relation{cols: append([]string(nil), rel.cols...), lins: append([]Lineage(nil), rel.lins...)}
+	for _, name := range added {
+		n.cols = append(n.cols, name)
+		n.lins = append(n.lins, l)
+	}
+	return n
 }
 
 func (a *analyzer) selectStmt(s *pg_query.SelectStmt, outer *scope, filter bool) ([]string, []Lineage) {
@@ -81,6 +119,13 @@ func (a *analyzer) selectStmt(s *pg_query.SelectStmt, outer *scope, filter bool)
 		ln, lo := a.selectStmt(s.Larg, sc, filter)
 		_, ro := a.selectStmt(s.Rarg, sc, filter)
 		outs := mergeSetOp(lo, ro)
+		if s.Op != pg_query.SetOperation_SETOP_UNION || !s.All {
+			// INTERSECT and EXCEPT keep rows by comparing them with the
+			// other side, and UNION without ALL drops duplicates: which
+			// rows come back depends on every column of both sides.
+			a.filterAll(lo)
+			a.filterAll(ro)
+		}
 		a.orderBy(s.SortClause, sc, ln, outs)
 		a.expr(s.LimitCount, sc, true, &discard)
 		a.expr(s.LimitOffset, sc, true, &discard)
@@ -117,8 +162,14 @@ func (a *analyzer) selectStmt(s *pg_query.SelectStmt, outer *scope, filter bool)
 	for _, w := range s.WindowClause {
 		a.expr(w, sc, true, &discard)
 	}
-	for _, d := range s.DistinctClause {
-		a.sortKey(d, sc, names, outs)
+	if plainDistinct(s.DistinctClause) {
+		// DISTINCT compares whole output rows: how many come back
+		// depends on the values of every output column.
+		a.filterAll(outs)
+	} else {
+		for _, d := range s.DistinctClause {
+			a.sortKey(d, sc, names, outs)
+		}
 	}
 	a.orderBy(s.SortClause, sc, names, outs)
 	a.expr(s.LimitCount, sc, true, &discard)
@@ -170,30 +221,100 @@ func (a *analyzer) sortKey(n *pg_query.Node, sc *scope, names []string, outs []L
 	if n == nil {
 		return
 	}
-	if c := n.GetAConst(); c != nil {
-		a.literal = true
-		if iv, ok := c.Val.(*pg_query.A_Const_Ival); ok {
-			if i := int(iv.Ival.GetIval()); i >= 1 && i <= len(outs) {
-				a.filter(outs[i-1].Sources)
-			}
+	// Inside ROLLUP, CUBE and GROUPING SETS, positions and output names
+	// still refer to outputs: walk each element as a key of its own.
+	if gs := n.GetGroupingSet(); gs != nil {
+		for _, c := range gs.Content {
+			a.sortKey(c, sc, names, outs)
 		}
 		return
 	}
+	if r := n.GetRowExpr(); r != nil {
+		for _, c := range r.Args {
+			a.sortKey(c, sc, names, outs)
+		}
+		return
+	}
+	if l := n.GetList(); l != nil {
+		for _, c := range l.Items {
+			a.sortKey(c, sc, names, outs)
+		}
+		return
+	}
+	if c := n.GetAConst(); c != nil {
+		a.literal = true
+		if iv, ok := c.Val.(*pg_query.A_Const_Ival); ok {
+			a.filterLineage(ordinalLineage(outs, int(iv.Ival.GetIval())))
+		}
+		return
+	}
+	output := false
 	if cr := n.GetColumnRef(); cr != nil {
 		if parts := refParts(cr); len(parts) == 1 {
 			for i, name := range names {
 				if name == parts[0] && i < len(outs) {
-					a.filter(outs[i].Sources)
+					a.filterLineage(outs[i])
+					output = true
 				}
 			}
 		}
 	}
+	unknown := a.filterUnknown
 	var discard linAcc
 	a.expr(n, sc, true, &discard)
+	if output {
+		// The name is an output column's: that it resolves to no input
+		// column does not make what it reads unknown.
+		a.filterUnknown = unknown
+	}
 }
 
-// locking records FOR UPDATE/SHARE row locks as update access.
+// ordinalLineage is what output position i (1-based, as in ORDER BY 2)
+// may read. A star covers an unknown number of columns: a position at or
+// past the first star may be any column from there on.
+func ordinalLineage(outs []Lineage, i int) Lineage {
+	if i < 1 {
+		return Lineage{}
+	}
+	for k, o := range outs {
+		if o.Star {
+			return union(outs[k:])
+		}
+		if k == i-1 {
+			return o
+		}
+	}
+	return Lineage{}
+}
+
+// plainDistinct reports SELECT DISTINCT without ON: the parser gives it a
+// distinct clause holding one empty node.
+func plainDistinct(list []*pg_query.Node) bool {
+	return len(list) == 1 && (list[0] == nil || list[0].Node == nil)
+}
+
+// filterAll marks everything the outputs read as filter columns.
+func (a *analyzer) filterAll(outs []Lineage) {
+	for _, o := range outs {
+		a.filterLineage(o)
+	}
+}
+
+// locking records FOR UPDATE/SHARE row locks as update access. A lock on
+// a subquery or CTE item locks the rows of the tables it reads, which the
+// item does not record: every table read so far then needs update.
 func (a *analyzer) locking(clauses []*pg_query.Node, sc *scope) {
+	derived := false
+	defer func() {
+		if !derived {
+			return
+		}
+		for x := range a.accesses {
+			if x.Class == "select" {
+				a.access("update", x.Table)
+			}
+		}
+	}()
 	for _, n := range clauses {
 		lc := n.GetLockingClause()
 		if lc == nil {
@@ -201,7 +322,7 @@ func (a *analyzer) locking(clauses []*pg_query.Node, sc *scope) {
 		}
 		if len(lc.LockedRels) == 0 {
 			for _, it := range sc.items {
-				a.lockItem(it)
+				derived = a.lockItem(it) || derived
 			}
 			continue
 		}
@@ -211,7 +332,7 @@ func (a *analyzer) locking(clauses []*pg_query.Node, sc *scope) {
 				continue
 			}
 			if it := sc.findItem([]string{rv.Relname}); it != nil {
-				a.lockItem(it)
+				derived = a.lockItem(it) || derived
 			} else {
 				a.access("update", a.relName(rv))
 			}
@@ -219,10 +340,13 @@ func (a *analyzer) locking(clauses []*pg_query.Node, sc *scope) {
 	}
 }
 
-func (a *analyzer) lockItem(it *item) {
+// lockItem records the lock of a base table; it reports a derived item.
+func (a *analyzer) lockItem(it *item) bool {
 	if it.table != "" {
 		a.access("update", it.table)
+		return false
 	}
+	return true
 }
 
 // targetList returns the names and lineage of a target or RETURNING list.
@@ -240,7 +364,7 @@ func (a *analyzer) targetList(list []*pg_query.Node, sc *scope, filter bool) ([]
 				ns, ls := a.expandStar(parts, sc)
 				for _, l := range ls {
 					if filter {
-						a.filter(l.Sources)
+						a.filterLineage(l)
 					}
 				}
 				names = append(names, ns...)

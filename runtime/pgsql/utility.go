@@ -131,23 +131,35 @@ func (a *analyzer) setStmt(s *pg_query.VariableSetStmt, an *Analyzed) string {
 		a.always = true
 		return tag
 	}
-	if name == "client_encoding" && s.Kind == pg_query.VariableSetKind_VAR_SET_VALUE && !utf8Value(s.Args) {
-		// With a client-only encoding such as SJIS or BIG5, a multibyte
-		// character can end in a byte the gateway's UTF-8 parse reads as a
-		// backslash, so the server would split statements differently.
-		a.forbid("setting client_encoding to anything but UTF8 would let the server read statements differently from the gateway")
-		return tag
+	var value []*pg_query.Node
+	if s.Kind == pg_query.VariableSetKind_VAR_SET_VALUE {
+		value = s.Args
 	}
-	if reason, ok := forbiddenSettings[name]; ok {
-		a.forbid("setting " + name + " " + reason)
-		return tag
-	}
-	if !allowedSettings[name] {
-		a.forbid("setting " + name + " is not on the gateway's list of settings a session may change")
+	if reason := settingRefused(name, value); reason != "" {
+		a.forbid(reason)
 		return tag
 	}
 	a.always = true
 	return tag
+}
+
+// settingRefused is why a session may not change a setting (by SET, RESET
+// or set_config) to value (nil: the default), or "" when it may.
+func settingRefused(name string, value []*pg_query.Node) string {
+	name = strings.ToLower(name)
+	if name == "client_encoding" && value != nil && !utf8Value(value) {
+		// With a client-only encoding such as SJIS or BIG5, a multibyte
+		// character can end in a byte the gateway's UTF-8 parse reads as a
+		// backslash, so the server would split statements differently.
+		return "setting client_encoding to anything but UTF8 would let the server read statements differently from the gateway"
+	}
+	if reason, ok := forbiddenSettings[name]; ok {
+		return "setting " + name + " " + reason
+	}
+	if !allowedSettings[name] {
+		return "setting " + name + " is not on the gateway's list of settings a session may change"
+	}
+	return ""
 }
 
 // utf8Value reports a SET argument naming the UTF8 encoding.

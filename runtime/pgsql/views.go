@@ -56,7 +56,9 @@ func (a *Analyzed) ExpandViews(resolve func(table string) *View) *Analyzed {
 		for _, f := range a.Statement.FilterColumns {
 			acc.addLineage(expandLineage(Lineage{Sources: []string{f}}, resolve, 0))
 		}
-		r.Statement.FilterColumns = acc.lineage().Sources
+		l := acc.lineage()
+		r.Statement.FilterColumns = l.Sources
+		r.FilterUnknown = r.FilterUnknown || l.Unknown
 	}
 	return &r
 }

@@ -52,6 +52,47 @@ func TestExpandViews(t *testing.T) {
 	}
 }
 
+// A filter on a view column whose lineage is unknown (a view over a
+// function, such as pg_stat_activity) may read anything: FilterUnknown
+// tells the proxy, which denies it where masking applies.
+func TestExpandViewsFilterUnknown(t *testing.T) {
+	opts := Options{SearchPath: []string{"app"}}
+	activity, err := ViewFromDefinition([]string{"pid", "query"}, "SELECT s.pid, s.query FROM pg_stat_get_activity(NULL) s", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resolve := func(table string) *View {
+		if table == "pg_catalog.pg_stat_activity" {
+			return activity
+		}
+		return nil
+	}
+	tests := []struct {
+		sql  string
+		want bool
+	}{
+		{"SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%secret%'", true},
+		{"SELECT pid FROM pg_stat_activity ORDER BY query", true},
+		{"SELECT count(*) FROM pg_stat_activity", false},
+		{"SELECT count(*) FROM users WHERE email = 'x'", false},
+		// Without views: a reference no FROM item can resolve.
+		{"SELECT 1 FROM (SELECT 1 AS a) d WHERE d.b = 1", true},
+		// An output name used as a sort key is not unknown.
+		{"SELECT a AS b FROM (SELECT 1 AS a) d ORDER BY b", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.sql, func(t *testing.T) {
+			res, err := Analyze(tc.sql, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := res[0].ExpandViews(resolve).FilterUnknown; got != tc.want {
+				t.Errorf("FilterUnknown = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
 // TestViewFromCatalog builds a View from the definition PostgreSQL itself
 // renders, as the proxy does.
 func TestViewFromCatalog(t *testing.T) {

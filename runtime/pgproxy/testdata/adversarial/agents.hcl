@@ -1,0 +1,17 @@
+agent "reader" {
+  owner = "team-test"
+  identity {
+    issuer  = "https://issuer.example.com"
+    subject = "reader"
+  }
+  roles = [role.reader]
+}
+
+agent "fnreader" {
+  owner = "team-test"
+  identity {
+    issuer  = "https://issuer.example.com"
+    subject = "fnreader"
+  }
+  roles = [role.fnreader]
+}

@@ -1,0 +1,24 @@
+# A read-only grant over every fixture relation and the catalogs (as tools
+# such as psql need), masked; COPY TO is a read too.
+role "reader" {
+  postgres "adv" {
+    statements = ["select", "copy_out"]
+    tables     = ["public.PREFIX_*", "pg_catalog.*", "information_schema.*"]
+    masking    = [masking.pii]
+  }
+}
+
+# Reads of the unmasked table, with side-effect functions granted: only
+# the read-only transaction upstream (the second wall) stands between it
+# and their effects.
+role "fnreader" {
+  postgres "adv" {
+    statements = ["select"]
+    tables    = ["public.PREFIX_other"]
+    functions = [
+      "nextval", "setval", "lo_create", "lo_creat", "lo_from_bytea", "lo_import", "lo_open",
+      "lowrite", "lo_put", "lo_unlink", "pg_notify", "pg_advisory_lock", "pg_try_advisory_lock",
+      "set_config", "pg_catalog.set_config", "query_to_xml", "txid_current", "pg_current_xact_id",
+    ]
+  }
+}

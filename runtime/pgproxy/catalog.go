@@ -36,6 +36,19 @@ ORDER BY a.attnum`
 // Ownership: it owns one upstream connection per policy connection, opened
 // on first use with that connection's credential, used by one lookup at a
 // time (mu), and closed by close (Server.Close).
+// familyQuery lists the other members of a relation's inheritance tree
+// (partitions and inheritance children, recursively, and its parents up to
+// the root), each as schema and name.
+const familyQuery = `WITH RECURSIVE self AS (
+  SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname = $1 AND c.relname = $2),
+up(oid) AS (SELECT oid FROM self UNION SELECT i.inhparent FROM pg_catalog.pg_inherits i JOIN up ON i.inhrelid = up.oid),
+down(oid) AS (SELECT oid FROM self UNION SELECT i.inhrelid FROM pg_catalog.pg_inherits i JOIN down ON i.inhparent = down.oid)
+SELECT n.nspname, c.relname FROM (SELECT oid FROM up UNION SELECT oid FROM down) f
+JOIN pg_catalog.pg_class c ON c.oid = f.oid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE f.oid NOT IN (SELECT oid FROM self)
+ORDER BY 1, 2`
+
 type catalog struct {
 	srv *Server
 
@@ -55,7 +68,11 @@ type namedRel struct {
 	name string      // schema.table unquoted, as catalog.column names relations
 	cols []string    // column names in order, dropped columns left out
 	view *pgsql.View // lineage of a view or materialized view; nil otherwise
-	at   time.Time
+	// family are the other relations of its inheritance tree (parents,
+	// partitions, children), in lineage form; their rows are its rows or
+	// the other way round.
+	family []string
+	at     time.Time
 }
 
 // isView reports a view or materialized view.
@@ -155,6 +172,16 @@ func (c *catalog) relation(conn *model.Connection, table string) (*namedRel, err
 		r.kind = string(row[0])
 		if row[2] != nil {
 			r.cols = append(r.cols, string(row[2]))
+		}
+	}
+	if r.kind != "" {
+		fam := pc.ExecParams(ctx, familyQuery, [][]byte{[]byte(schema), []byte(name)}, []uint32{25, 25}, nil, nil).Read()
+		if fam.Err != nil {
+			c.drop(ctx, conn.Name)
+			return nil, fmt.Errorf("looking up the inheritance tree of %s on %s: %w", table, conn.Name, fam.Err)
+		}
+		for _, row := range fam.Rows {
+			r.family = append(r.family, pgsql.RelationSource(string(row[0]), string(row[1])))
 		}
 	}
 	if r.isView() {

@@ -155,6 +155,11 @@ func (ss *session) decideOne(an *pgsql.Analyzed, carried *maskSet, now int64) (*
 		// read: decide again on the expanded statement.
 		an, dec, ms = ss.throughViews(an, dec, ms, carried, now)
 	}
+	if dec.Result == model.Allow && ms != nil && ms.hasColumns {
+		if reason := ss.checkInheritance(an, ms); reason != "" {
+			return an, denyDecision(reason), nil
+		}
+	}
 	if dec.Result == model.Allow && ms != nil && ms.hasColumns && !copiesOut(an) {
 		if reason := ss.checkFieldNotation(an, ms); reason != "" {
 			return an, denyDecision(reason), nil
@@ -232,6 +237,11 @@ func (ss *session) checkAllowed(an *pgsql.Analyzed, dec model.Decision, carried 
 			if o.Unknown {
 				return nil, denyDecision("masking applies and the origin of a result column is unknown")
 			}
+		}
+		// A filter over something of unknown origin is an oracle on what
+		// may be a masked value.
+		if an.FilterUnknown {
+			return nil, denyDecision("masking applies and a filter of this statement reads something whose origin is unknown")
 		}
 		// Storing a masked value elsewhere would unmask it on the way back.
 		if an.Writes.Unknown {
@@ -316,6 +326,34 @@ func (ss *session) checkFieldNotation(an *pgsql.Analyzed, ms *maskSet) string {
 	for _, c := range an.Statement.FilterColumns {
 		if reason := check(c, an.Statement.FilterColumns); reason != "" {
 			return reason
+		}
+	}
+	return ""
+}
+
+// checkInheritance returns why an may not run under column masking when it
+// reads a relation whose inheritance tree holds a column another member
+// masks and it does not: a partition or child read directly holds the rows
+// of a parent whose rule names the column, and a parent read holds the rows
+// of a partition whose rule does. Rules are matched by relation name, so
+// the member read must be covered itself. A catalog failure denies.
+func (ss *session) checkInheritance(an *pgsql.Analyzed, ms *maskSet) string {
+	for _, a := range an.Statement.Accesses {
+		if a.Table == "" {
+			continue
+		}
+		r, err := ss.srv.catalog.relation(ss.conn, a.Table)
+		if err != nil {
+			ss.srv.cfg.Logger.Warn("postgres relation lookup", "session", ss.rec.ID, "err", err)
+			return "masking applies and the inheritance tree of " + a.Table + " could not be looked up (fail closed)"
+		}
+		for _, member := range r.family {
+			for _, c := range r.cols {
+				if ms.column(pgsql.ColumnSource(member, c)) != nil && ms.column(pgsql.ColumnSource(a.Table, c)) == nil {
+					return "masking applies to column " + c + " of " + member + ", which shares its rows with " + a.Table +
+						" (partition or inheritance), and no rule masks it on " + a.Table + "; read " + member + " or extend the rule to " + a.Table
+				}
+			}
 		}
 	}
 	return ""

@@ -295,8 +295,46 @@ func (ss *session) maskError(o *op, m *pgproto3.ErrorResponse) *pgproto3.ErrorRe
 		return m
 	}
 	e := *m
-	maskFields(ms, e.Code, callsFunctions(o), &e.Message, &e.Detail, &e.Hint, &e.Where, &e.InternalQuery)
+	maskFields(ms, e.Code, callsFunctions(o) || readsMasked(o, ms) && !dataFree(e.Code), &e.Message, &e.Detail, &e.Hint, &e.Where, &e.InternalQuery)
 	return &e
+}
+
+// readsMasked reports whether a statement of o reads a masked column, in
+// its result or its filters, or something of unknown origin: its errors
+// may then quote a masked value anywhere in their text (`ssn::regclass`
+// answers `relation "123-45-6789" does not exist`, `chr(salary)` prints the
+// number unquoted). A message outside any statement counts as reading.
+func readsMasked(o *op, ms *maskSet) bool {
+	if o == nil {
+		return true
+	}
+	for _, r := range o.runs {
+		rms := ms
+		if r.masks != nil {
+			rms = r.masks
+		}
+		for _, l := range r.outputs {
+			if l.Unknown || rms.firstOf(l.Sources) != nil {
+				return true
+			}
+		}
+		if st := r.rec.Statement; st != nil && rms.firstOf(st.FilterColumns) != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// dataFree reports the SQLSTATEs whose messages PostgreSQL writes without
+// any value: transaction state, serialization and deadlock, cancellation
+// and shutdown, lock timeouts, resources, connection failures, and
+// permission denials.
+func dataFree(code string) bool {
+	switch code {
+	case "25001", "25006", "25P02", "40001", "40P01", "55P03", "57014", "57P01", "57P02", "57P03", "42501":
+		return true
+	}
+	return strings.HasPrefix(code, "53") || strings.HasPrefix(code, "08")
 }
 
 // callsFunctions reports whether a statement of o calls a function outside
@@ -320,7 +358,7 @@ func (ss *session) maskNotice(o *op, m *pgproto3.NoticeResponse) *pgproto3.Notic
 		return m
 	}
 	e := *m
-	maskFields(ms, e.Code, callsFunctions(o), &e.Message, &e.Detail, &e.Hint, &e.Where, &e.InternalQuery)
+	maskFields(ms, e.Code, callsFunctions(o) || readsMasked(o, ms) && !dataFree(e.Code), &e.Message, &e.Detail, &e.Hint, &e.Where, &e.InternalQuery)
 	return &e
 }
 
@@ -330,14 +368,19 @@ func (ss *session) maskNotice(o *op, m *pgproto3.NoticeResponse) *pgproto3.Notic
 // (see valueCarrying): `SELECT ssn::int` must not answer with
 // `invalid input syntax for type integer: "123-45-6789"`. Detectors then
 // scan every field.
-func maskFields(ms *maskSet, code string, userCode bool, message, detail, hint, where *string, rest ...*string) {
+func maskFields(ms *maskSet, code string, hideAll bool, message, detail, hint, where *string, rest ...*string) {
 	if ms.hasColumns && *detail != "" {
 		*detail = hiddenDetail
 	}
 	switch {
-	case ms.hasColumns && (raised(code) || userCode):
+	case ms.hasColumns && raised(code):
 		*message, *hint = hiddenRaised, ""
 		*where = hideQuoted(*where)
+	case ms.hasColumns && hideAll:
+		*message, *hint, *where = hiddenMessage, "", ""
+		for _, f := range rest {
+			*f = ""
+		}
 	case ms.hasColumns && valueCarrying(code):
 		*message = hideQuoted(*message)
 		*where = hideQuoted(*where)
@@ -353,6 +396,10 @@ func maskFields(ms *maskSet, code string, userCode bool, message, detail, hint, 
 		*f, _ = ms.scanner.MaskString(*f)
 	}
 }
+
+// hiddenMessage replaces the text of an error of a statement that reads
+// masked data; the SQLSTATE stays.
+const hiddenMessage = "[error message hidden by the mandate gateway: the statement reads masked columns, and the message may quote their values; the SQLSTATE is kept]"
 
 // hiddenRaised replaces the text of a message a function raised (RAISE
 // NOTICE/EXCEPTION), free text that may carry any value unquoted.

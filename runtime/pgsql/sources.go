@@ -33,6 +33,12 @@ func SplitSource(src string) (rel, col string, any, ok bool) {
 	return rel, parts[2], false, true
 }
 
+// RelationSource is how lineage names relation schema.name (each part
+// quoted where SQL needs it).
+func RelationSource(schema, name string) string {
+	return ident(schema) + "." + ident(name)
+}
+
 // ColumnSource is the lineage source naming column col of relation rel
 // (written as sources write it).
 func ColumnSource(rel, col string) string {

@@ -42,7 +42,7 @@ type Link struct {
 func (l *Link) Hash() []byte {
 	// One buffer (on the stack for small payloads) hashed at once: writing
 	// piecewise through hash.Hash allocates for every string converted.
-	var stack [512]byte
+	var stack [2048]byte
 	sum := sha256.Sum256(l.appendTo(stack[:0]))
 	return sum[:]
 }

@@ -176,6 +176,21 @@ var advMaskCases = []advCase{
 	{name: "partition filter", sql: "SELECT count(*) FROM P_part_eu WHERE ssn LIKE '6%'", deny: true},
 	{name: "inheritance child filter", sql: "SELECT count(*) FROM P_inh_child WHERE ssn LIKE '4%'", deny: true},
 
+	// Names the server resolves through the search path: an unqualified
+	// pg_* relation is pg_catalog's only when the catalog has it, and a
+	// function or operator of public with a better-matching signature wins
+	// over the built-in the analyzer saw.
+	{name: "pg_ name outside the catalog", sql: "SELECT * FROM pg_P_sec", deny: true},
+	{name: "pg_ name outside the catalog in filter", sql: "SELECT count(*) FROM P_other WHERE EXISTS (SELECT 1 FROM pg_P_sec WHERE ssn LIKE '9%')", deny: true},
+	{name: "shadowing function", sql: "SELECT initcap(name::varchar) FROM P_cust", deny: true},
+	{name: "shadowing function without a table", sql: "SELECT initcap('x'::varchar)", deny: true},
+	{name: "shadowing function in filter", sql: "SELECT count(*) FROM P_cust WHERE initcap(name::varchar) LIKE '9%'", deny: true},
+	{name: "shadowing operator", sql: "SELECT id <~> 1 FROM P_cust", deny: true},
+	{name: "shadowing operator in filter", sql: "SELECT count(*) FROM P_cust WHERE (id <~> 1) LIKE '9%'", deny: true},
+	{name: "qualified operator", sql: "SELECT id OPERATOR(public.<~>) 1 FROM P_cust", deny: true},
+	{name: "allowed qualified builtin", sql: "SELECT pg_catalog.initcap(name::varchar) FROM P_cust", allow: true},
+	{name: "allowed catalog relation", sql: "SELECT count(*) FROM pg_class WHERE relname = 'x'", allow: true},
+
 	// Catalog views that hold copies of column values.
 	{name: "pg_stats histogram", sql: "SELECT attname, most_common_vals::text, histogram_bounds::text FROM pg_stats WHERE tablename LIKE 'P_%'"},
 	{name: "pg_stats star", sql: "SELECT * FROM pg_catalog.pg_stats WHERE schemaname = 'public'"},
@@ -214,7 +229,9 @@ var advMaskCases = []advCase{
 	{name: "group by rollup", sql: "SELECT count(*) FROM P_cust GROUP BY ROLLUP (substr(ssn, 1, 1))", deny: true},
 	{name: "having", sql: "SELECT count(*) FROM P_cust HAVING max(ssn) > '5'", deny: true},
 	{name: "order by", sql: "SELECT id FROM P_cust ORDER BY ssn", deny: true},
+	{name: "allowed order by position", sql: "SELECT id, name, ssn FROM P_cust ORDER BY 2", allow: true},
 	{name: "order by position", sql: "SELECT id, name, ssn FROM P_cust ORDER BY 3", deny: true},
+	{name: "long filter", sql: "SELECT id FROM P_cust WHERE ssn LIKE '9%' -- " + strings.Repeat("x", 17<<10), deny: true},
 	{name: "order by position of star", sql: "SELECT * FROM P_cust ORDER BY 3", deny: true},
 	{name: "order by position of qualified star", sql: "SELECT 0, c.* FROM P_cust c ORDER BY 4", deny: true},
 	{name: "group by position of star", sql: "SELECT * FROM P_cust GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1", deny: true},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -115,6 +116,19 @@ var advReadOnlyCases = []roCase{
 	{name: "set_config read only", sql: "SELECT set_config('default_transaction_read_only', 'off', false)"},
 	{name: "set_config search_path", sql: "SELECT set_config('search_path', 'pg_temp', false)"},
 	{name: "set_config role", sql: "SELECT pg_catalog.set_config('role', 'postgres', false)"},
+	// Past the analysis cache's text limit: still analyzed whole.
+	{name: "long statement", sql: "SELECT '" + strings.Repeat("x", 17<<10) + "'; DELETE FROM P_other"},
+	{name: "long comment", sql: "SELECT 1 /* " + strings.Repeat("*", 17<<10) + " */; DELETE FROM P_other"},
+	// pg_settings' rules call set_config for whatever row is updated.
+	{name: "update pg_settings", sql: "UPDATE pg_settings SET setting = 'off' WHERE name = 'default_transaction_read_only'"},
+	{name: "update pg_settings search_path", sql: "UPDATE pg_catalog.pg_settings SET setting = 'pg_temp, public' WHERE name = 'search_path'"},
+	// Transaction control around the read-only default.
+	{name: "commit and chain after set transaction", sql: "BEGIN; SET TRANSACTION READ WRITE; COMMIT AND CHAIN; DELETE FROM P_other; COMMIT"},
+	{name: "rollback and chain", sql: "BEGIN READ ONLY; ROLLBACK AND CHAIN; UPDATE P_other SET note = 'x'; COMMIT"},
+	{name: "savepoint read write", sql: "BEGIN; SAVEPOINT s; SET TRANSACTION READ WRITE; DELETE FROM P_other; RELEASE s; COMMIT"},
+	{name: "session characteristics isolation", sql: "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL SERIALIZABLE, READ WRITE; DELETE FROM P_other"},
+	{name: "read only off quoted", sql: `SET "default_transaction_read_only" = 0`},
+	{name: "read only local false", sql: "BEGIN; SET LOCAL transaction_read_only = false; DELETE FROM P_other; COMMIT"},
 
 	// Functions with side effects, without a grant naming them.
 	{name: "nextval", sql: "SELECT nextval('P_seq')"},
@@ -140,11 +154,22 @@ var advReadOnlyCases = []roCase{
 	{name: "granted lo_from_bytea", sql: "SELECT lo_from_bytea(0, 'x')", agent: "fnreader"},
 	{name: "granted lo_import", sql: "SELECT lo_import('/etc/hostname')", agent: "fnreader"},
 	{name: "granted query_to_xml", sql: "SELECT query_to_xml('DELETE FROM P_other RETURNING 1', true, false, '')", agent: "fnreader"},
+	// A harmless set_config first: the cache must not serve its decision
+	// to the forbidden ones below, which share its shape.
+	{name: "granted set_config harmless", sql: "SELECT set_config('application_name', 'x', false)", agent: "fnreader", effect: true},
 	{name: "granted set_config then write", sql: "BEGIN; SELECT set_config('transaction_read_only', 'off', true); SELECT nextval('P_seq'); COMMIT", agent: "fnreader"},
 	{name: "granted set_config session", sql: "SELECT set_config('default_transaction_read_only', 'off', false)", agent: "fnreader"},
 	{name: "granted set_config encoding", sql: "SELECT set_config('client_encoding', 'SJIS', false)", agent: "fnreader"},
 	{name: "granted set_config role", sql: "SELECT set_config('role', 'pg_read_all_data', false)", agent: "fnreader"},
 	{name: "granted set_config search_path", sql: "SELECT set_config('search_path', 'pg_temp', false)", agent: "fnreader"},
+	// A granted function that calls set_config with names the analyzer
+	// cannot read: the server reports the change (ParameterStatus) and the
+	// gateway ends the session before anything else runs.
+	{name: "granted function flips read only", sql: "SELECT P_flip('default_transaction_read_only', 'off')", agent: "fnreader"},
+	{name: "granted function flips encoding", sql: "SELECT P_flip('client_encoding', 'SJIS')", agent: "fnreader"},
+	{name: "granted function flips string syntax", sql: "SELECT P_flip('standard_conforming_strings', 'off')", agent: "fnreader"},
+	{name: "granted function sets role", sql: "SELECT P_flip('role', 'pg_read_all_data')", agent: "fnreader"},
+	{name: "granted function in a transaction", sql: "BEGIN; SELECT P_flip('default_transaction_read_only', 'off'); COMMIT", agent: "fnreader"},
 	{name: "granted advisory lock", sql: "SELECT pg_advisory_lock(4242)", agent: "fnreader", effect: true},
 	{name: "granted pg_notify", sql: "SELECT pg_notify('mandate_adv', 'x')", agent: "fnreader", effect: true},
 }
@@ -177,8 +202,22 @@ func TestAdversarialReadOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := state()
+	// Each attempt runs in the simple protocol and as a prepared statement
+	// (Parse, Describe, Bind, Execute): one string of several statements
+	// fails at Parse there, as on PostgreSQL.
+	type attempt struct {
+		roCase
+		mode string
+	}
+	var attempts []attempt
 	for _, tc := range advReadOnlyCases {
-		t.Run(tc.name, func(t *testing.T) {
+		for _, mode := range []string{"simple", "prepared"} {
+			attempts = append(attempts, attempt{tc, mode})
+		}
+	}
+	for _, at := range attempts {
+		tc := at.roCase
+		t.Run(tc.name+"/"+at.mode, func(t *testing.T) {
 			skipOpen(t, tc.open)
 			agent := tc.agent
 			if agent == "" {
@@ -188,7 +227,7 @@ func TestAdversarialReadOnly(t *testing.T) {
 			if err != nil {
 				t.Fatalf("connecting: %v", err)
 			}
-			o := tp.run(ctx, "simple", a.sql(tc.sql))
+			o := tp.run(ctx, at.mode, a.sql(tc.sql))
 			t.Logf("%s %v", o, o.err)
 			changed := state() != before
 			_ = listener.Exec(ctx, "SELECT 1").Close()
@@ -206,14 +245,23 @@ func TestAdversarialReadOnly(t *testing.T) {
 					t.Errorf("a notification was delivered (%s)", o)
 				}
 			}
-			// The session keeps what the gateway pins.
+			// The session keeps what the gateway pins, or the gateway
+			// ended it.
 			_ = tp.pc.Exec(ctx, "ROLLBACK").Close()
-			res, err := tp.pc.Exec(ctx, "SHOW default_transaction_read_only; SHOW search_path; SELECT current_user, session_user").ReadAll()
+			if tp.pc.IsClosed() {
+				if !tc.effect && o.err != nil {
+					return
+				}
+				t.Fatalf("the session ended: %v", o.err)
+			}
+			res, err := tp.pc.Exec(ctx, `SHOW default_transaction_read_only; SHOW search_path; SELECT current_user, session_user;
+				SHOW client_encoding; SHOW standard_conforming_strings`).ReadAll()
 			if err != nil {
 				t.Fatalf("checking the session: %v", err)
 			}
-			got := fmt.Sprintf("%s %s %s %s", res[0].Rows[0][0], res[1].Rows[0][0], res[2].Rows[0][0], res[2].Rows[0][1])
-			if got != "on public postgres postgres" {
+			got := fmt.Sprintf("%s %s %s %s %s %s", res[0].Rows[0][0], res[1].Rows[0][0], res[2].Rows[0][0], res[2].Rows[0][1],
+				res[3].Rows[0][0], res[4].Rows[0][0])
+			if got != "on public postgres postgres UTF8 on" {
 				t.Errorf("session settings after the attempt: %s", got)
 			}
 			tp.pc.Close(ctx)

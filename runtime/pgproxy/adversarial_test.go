@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +23,11 @@ import (
 // unmasked name, a view and a materialized view over it, a set-returning
 // SQL function, a partitioned table and an inheritance tree whose parents
 // carry masked columns, a sequence and an unmasked table.
+//
+// Next to it, objects of the search path PostgreSQL resolves differently
+// from a parse alone: a public table named pg_* that is no system catalog,
+// and a function and an operator of public that a built-in name reaches
+// (initcap(varchar) beats pg_catalog.initcap(text) for a varchar).
 //
 // Oracles:
 //   - masking: no raw secret ever appears in any byte the client receives
@@ -69,10 +75,21 @@ CREATE TABLE P_other (id int, note text);
 INSERT INTO P_other VALUES (1, 'n1'), (2, 'n2');
 CREATE PROCEDURE P_proc() LANGUAGE sql AS 'DELETE FROM P_other';
 CREATE FUNCTION P_writer() RETURNS int LANGUAGE sql AS 'DELETE FROM P_other RETURNING 1';
+CREATE FUNCTION P_flip(text, text) RETURNS text LANGUAGE sql AS 'SELECT set_config($1, $2, false)';
+CREATE TABLE public.pg_P_sec (id int, ssn text);
+INSERT INTO public.pg_P_sec VALUES (1, '918-27-3645');
+CREATE OR REPLACE FUNCTION public.initcap(varchar) RETURNS text LANGUAGE sql STABLE AS 'SELECT ssn FROM P_cust WHERE id = 1';
+CREATE FUNCTION P_shadow_op(int, int) RETURNS text LANGUAGE sql STABLE AS 'SELECT ssn FROM P_cust WHERE id = $1';
+CREATE OPERATOR public.<~> (LEFTARG = int, RIGHTARG = int, FUNCTION = P_shadow_op);
 ANALYZE P_cust; ANALYZE P_part; ANALYZE P_inh; ANALYZE P_inh_child; ANALYZE P_cust_mv;
 `
 
 const advDrop = `
+DROP OPERATOR IF EXISTS public.<~> (int, int);
+DROP FUNCTION IF EXISTS P_shadow_op(int, int);
+DROP FUNCTION IF EXISTS public.initcap(varchar);
+DROP TABLE IF EXISTS public.pg_P_sec;
+DROP FUNCTION IF EXISTS P_flip(text, text);
 DROP PROCEDURE IF EXISTS P_proc();
 DROP FUNCTION IF EXISTS P_writer();
 DROP FUNCTION IF EXISTS P_cust_fn();
@@ -300,6 +317,21 @@ func TestAdversarialProtocol(t *testing.T) {
 		"describe only": {msgs(parse("s2", q), &pgproto3.Describe{ObjectType: 'S', Name: "s2"}, syncMsg)},
 		"named portal": {msgs(parse("s3", q), &pgproto3.Bind{DestinationPortal: "p3", PreparedStatement: "s3"},
 			&pgproto3.Describe{ObjectType: 'P', Name: "p3"}, execute("p3", 2), execute("p3", 0), syncMsg)},
+		"flush without sync": {
+			msgs(parse("s4", q), bind("p4", "s4"), execute("p4", 1), &pgproto3.Flush{}),
+			msgs(execute("p4", 0), syncMsg),
+		},
+		"early failure": {msgs(parse("", "SELECT 1/0"), bind("", ""), execute("", 0),
+			parse("", q), bind("", ""), execute("", 0), syncMsg, parse("", q), bind("", ""), execute("", 0), syncMsg)},
+		"unnamed statement replaced": {msgs(parse("", q), bind("", ""), parse("", "SELECT 1"), execute("", 0), syncMsg)},
+		"statement and portal described": {msgs(parse("s5", q), &pgproto3.Describe{ObjectType: 'S', Name: "s5"},
+			&pgproto3.Bind{DestinationPortal: "p5", PreparedStatement: "s5", ResultFormatCodes: []int16{1}},
+			&pgproto3.Describe{ObjectType: 'P', Name: "p5"}, execute("p5", 0), syncMsg)},
+		"typed binary parameters": {msgs(
+			&pgproto3.Parse{Name: "s6", Query: a.sql("SELECT ssn, card, $1::int + salary FROM P_cust c WHERE id <> $2"), ParameterOIDs: []uint32{23, 23}},
+			&pgproto3.Bind{PreparedStatement: "s6", ParameterFormatCodes: []int16{1}, Parameters: [][]byte{{0, 0, 0, 0}, {0, 0, 0, 9}},
+				ResultFormatCodes: []int16{1}},
+			execute("", 0), syncMsg)},
 	}
 	for name, batches := range flows {
 		t.Run(name, func(t *testing.T) {
@@ -309,6 +341,200 @@ func TestAdversarialProtocol(t *testing.T) {
 				t.Errorf("secret %q reached the client:\n%s", s, all)
 			}
 			t.Logf("%s", all)
+		})
+	}
+}
+
+// TestAdversarialSchemaChange replaces a table by a view over masked
+// columns between Parse and Execute. The server analyzes a prepared
+// statement again at Bind when a relation it names changed, so the
+// statement parsed against the table now reads the view: masking must
+// follow the columns of the portal that runs, not those the statement had
+// at Parse. (Computed columns follow the lineage decided at Parse, with
+// the catalog as the gateway saw it then: see docs/postgres.md, Limits.)
+func TestAdversarialSchemaChange(t *testing.T) {
+	a := newAdvEnv(t)
+	admin(t, a.sql("CREATE TABLE P_pub (id int, ssn text); INSERT INTO P_pub VALUES (1, 'pub-1')"))
+	t.Cleanup(func() { admin(t, a.sql("DROP VIEW IF EXISTS P_pub; DROP TABLE IF EXISTS P_pub, P_pub_old")) })
+	dsn := strings.Replace(a.dsn("reader", "require"), "dbname=testdb", "dbname=adv", 1)
+	q := a.sql("SELECT ssn, p.* FROM P_pub p")
+	c := pgconnTo(t, dsn)
+	// Parsed, described and run once while P_pub is a plain table.
+	before := exchange(t, c,
+		msgs(parse("s1", q), &pgproto3.Describe{ObjectType: 'S', Name: "s1"}, syncMsg),
+		msgs(parse("s2", q), syncMsg),
+		msgs(&pgproto3.Bind{PreparedStatement: "s1", ResultFormatCodes: []int16{1}}, execute("", 0), syncMsg))
+	if !strings.Contains(strings.Join(before, "\n"), "pub-1") {
+		t.Fatalf("the unmasked table's value did not come back:\n%s", strings.Join(before, "\n"))
+	}
+	admin(t, a.sql("ALTER TABLE P_pub RENAME TO P_pub_old; CREATE VIEW P_pub AS SELECT id, ssn FROM P_cust"))
+	flows := map[string][]pgproto3.FrontendMessage{
+		"statement described at parse": msgs(&pgproto3.Bind{PreparedStatement: "s1", ResultFormatCodes: []int16{1}}, execute("", 0), syncMsg),
+		"text format":                  msgs(&pgproto3.Bind{PreparedStatement: "s1"}, execute("", 0), syncMsg),
+		"never described":              msgs(bind("", "s2"), execute("", 0), syncMsg),
+		"portal described":             msgs(bind("p", "s2"), &pgproto3.Describe{ObjectType: 'P', Name: "p"}, execute("p", 0), syncMsg),
+		"row limit":                    msgs(bind("p2", "s1"), execute("p2", 1), execute("p2", 0), syncMsg),
+	}
+	for name, batch := range flows {
+		t.Run(name, func(t *testing.T) {
+			all := strings.Join(exchange(t, c, batch), "\n")
+			if s := leaked([]byte(all)); s != "" {
+				t.Errorf("secret %q reached the client:\n%s", s, all)
+			}
+			t.Logf("%s", all)
+		})
+	}
+}
+
+// TestAdversarialRoleDefaults connects upstream as a role whose defaults
+// would undo what the gateway pins: the gateway's parse (UTF-8, standard
+// conforming strings), name resolution and read-only transactions must
+// hold whatever the role or database sets.
+func TestAdversarialRoleDefaults(t *testing.T) {
+	requirePostgres(t)
+	role := "mandate_adv_" + randHex(4)
+	admin(t, "CREATE ROLE "+role+" LOGIN")
+	t.Cleanup(func() { admin(t, "DROP ROLE IF EXISTS "+role) })
+	for _, set := range []string{"standard_conforming_strings = off", "client_encoding = 'SJIS'",
+		"search_path = pg_temp, public", "default_transaction_read_only = off"} {
+		admin(t, "ALTER ROLE "+role+" SET "+set)
+	}
+	e := newEnv(t)
+	e.policy.set(func(p *testPolicy) {
+		p.readOnly = true
+		p.conns["testdb"].Credential.Username = role
+	})
+	c := pgconnTo(t, e.dsn("agent1", "require"))
+	res, err := c.Exec(context.Background(), `SHOW standard_conforming_strings; SHOW client_encoding; SHOW search_path;
+		SHOW default_transaction_read_only; SELECT 'a\' AS x`).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range res {
+		got = append(got, string(r.Rows[0][0]))
+	}
+	if want := `on UTF8 public on a\`; strings.Join(got, " ") != want {
+		t.Errorf("session settings through the gateway: %q, want %q", strings.Join(got, " "), want)
+	}
+}
+
+// TestAdversarialCopyIn drives COPY FROM STDIN the ways clients do and
+// the ways they should not. In copy-in mode the server ignores Sync and
+// Flush (libpq sends one behind the Execute of a COPY and another after
+// CopyDone) and fails the COPY on any other message: the gateway's queue
+// of owed responses must follow, or a later masked result would be matched
+// to another statement and leave unmasked.
+func TestAdversarialCopyIn(t *testing.T) {
+	a := newAdvEnv(t)
+	masked := a.sql("SELECT ssn, upper(ssn), c.* FROM P_cust c")
+	copyIn := a.sql("COPY P_other FROM STDIN")
+	data := &pgproto3.CopyData{Data: []byte("9\tcopied\n")}
+	type step struct {
+		send  []pgproto3.FrontendMessage
+		until string // "copyin": a CopyInResponse; "ready": as many ReadyForQuery as Syncs and Queries sent
+	}
+	extended := func(sql string) []pgproto3.FrontendMessage {
+		return msgs(parse("", sql), bind("", ""), &pgproto3.Describe{ObjectType: 'P'}, execute("", 0), syncMsg)
+	}
+	flows := []struct {
+		name  string
+		steps []step
+		ended bool // the gateway ends the session
+	}{
+		{name: "libpq extended copy", steps: []step{
+			{extended(copyIn), "copyin"},
+			{msgs(data, &pgproto3.CopyDone{}, syncMsg), "ready"},
+			{msgs(query(masked)), "ready"},
+			{extended(masked), "ready"},
+		}},
+		{name: "sync and flush during simple copy", steps: []step{
+			{msgs(query(copyIn)), "copyin"},
+			{msgs(syncMsg, &pgproto3.Flush{}, data, syncMsg, &pgproto3.CopyDone{}), "ready1"},
+			{msgs(query(masked)), "ready"},
+			{extended(masked), "ready"},
+		}},
+		{name: "copy fail", steps: []step{
+			{extended(copyIn), "copyin"},
+			{msgs(data, &pgproto3.CopyFail{Message: "stop"}, syncMsg), "ready"},
+			{msgs(query(masked)), "ready"},
+		}},
+		{name: "copy failing at start, pipelined", steps: []step{
+			{append(extended(a.sql("COPY P_other (nosuch) FROM STDIN")), extended(masked)...), "ready"},
+			{msgs(query(masked)), "ready"},
+		}},
+		{name: "two copies in one string", steps: []step{
+			{msgs(query(copyIn + "; " + masked + "; " + copyIn + "; " + masked)), "copyin"},
+			{msgs(data, &pgproto3.CopyDone{}), "copyin"},
+			{msgs(data, syncMsg, &pgproto3.CopyDone{}), "ready1"},
+			{extended(masked), "ready"},
+		}},
+		{name: "query during copy", ended: true, steps: []step{
+			{msgs(query(copyIn)), "copyin"},
+			{msgs(query(masked)), "ready"},
+		}},
+		{name: "execute pipelined behind copy", ended: true, steps: []step{
+			{msgs(parse("", copyIn), bind("", ""), execute("", 0), parse("s", masked), bind("p", "s"), execute("p", 0), syncMsg), "ready"},
+		}},
+	}
+	for _, f := range flows {
+		t.Run(f.name, func(t *testing.T) {
+			tp, err := a.connectTapped(t, "loader", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tp.tap.take()
+			fe := tp.pc.Frontend()
+			_ = tp.pc.Conn().SetDeadline(time.Now().Add(20 * time.Second))
+			var got []string
+			ended := false
+			for _, st := range f.steps {
+				want := 0
+				for _, m := range st.send {
+					switch m.(type) {
+					case *pgproto3.Sync, *pgproto3.Query:
+						want++
+					}
+					fe.Send(m)
+				}
+				if st.until == "ready1" {
+					want = 1 // the Syncs of copy-in mode are ignored
+				}
+				if err := fe.Flush(); err != nil {
+					t.Fatal(err)
+				}
+				for done := false; !done && !ended; {
+					msg, err := fe.Receive()
+					if err != nil {
+						ended = true
+						break
+					}
+					switch m := msg.(type) {
+					case *pgproto3.CopyInResponse:
+						got = append(got, "copy in")
+						done = st.until == "copyin"
+					case *pgproto3.DataRow:
+						got = append(got, "row")
+					case *pgproto3.ErrorResponse:
+						got = append(got, "error "+m.Code+" "+m.Message)
+						ended = m.Severity == "FATAL"
+					case *pgproto3.ReadyForQuery:
+						got = append(got, "ready")
+						want--
+						done = strings.HasPrefix(st.until, "ready") && want <= 0
+					}
+				}
+			}
+			t.Logf("%s", strings.Join(got, "\n"))
+			if s := leaked(tp.tap.take()); s != "" {
+				t.Errorf("secret %q reached the client", s)
+			}
+			if ended != f.ended {
+				t.Errorf("session ended: %v, want %v", ended, f.ended)
+			}
+			if !f.ended && !slices.Contains(got, "row") {
+				t.Errorf("no rows came back")
+			}
 		})
 	}
 }

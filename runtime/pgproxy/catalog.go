@@ -58,6 +58,26 @@ type catalog struct {
 	cacheMu sync.RWMutex
 	rels    map[relKey]*relInfo
 	named   map[namedKey]*namedRel
+	shadows map[string]*shadowSet // by connection name
+}
+
+// shadowQuery lists the functions ('f') and operators ('o') of the pinned
+// search path's schema that no extension installed: definitions an
+// unqualified call or operator may resolve to instead of pg_catalog's.
+const shadowQuery = `SELECT 'f', p.proname FROM pg_catalog.pg_proc p
+JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+WHERE n.nspname = $1 AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+  WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = p.oid AND d.deptype = 'e')
+UNION
+SELECT 'o', o.oprname FROM pg_catalog.pg_operator o
+JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace
+WHERE n.nspname = $1 AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+  WHERE d.classid = 'pg_catalog.pg_operator'::pg_catalog.regclass AND d.objid = o.oid AND d.deptype = 'e')`
+
+// shadowSet is what shadowQuery found.
+type shadowSet struct {
+	funcs, ops map[string]bool
+	at         time.Time
 }
 
 type namedKey struct{ conn, table string }
@@ -106,7 +126,44 @@ type relInfo struct {
 }
 
 func newCatalog(s *Server) *catalog {
-	return &catalog{srv: s, conns: map[string]*pgconn.PgConn{}, rels: map[relKey]*relInfo{}, named: map[namedKey]*namedRel{}}
+	return &catalog{srv: s, conns: map[string]*pgconn.PgConn{}, rels: map[relKey]*relInfo{}, named: map[namedKey]*namedRel{},
+		shadows: map[string]*shadowSet{}}
+}
+
+// shadowing returns the user-defined functions and operators of the pinned
+// search path's schema, cached for CatalogTTL.
+func (c *catalog) shadowing(conn *model.Connection) (*shadowSet, error) {
+	c.cacheMu.RLock()
+	sh := c.shadows[conn.Name]
+	c.cacheMu.RUnlock()
+	if sh != nil && time.Since(sh.at) <= CatalogTTL {
+		return sh, nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ctx, cancel := context.WithTimeout(c.srv.ctx, HandshakeTimeout)
+	defer cancel()
+	pc, err := c.conn(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	res := pc.ExecParams(ctx, shadowQuery, [][]byte{[]byte(PinnedSearchPath)}, []uint32{25}, nil, nil).Read()
+	if res.Err != nil {
+		c.drop(ctx, conn.Name)
+		return nil, fmt.Errorf("listing the functions and operators of %s on %s: %w", PinnedSearchPath, conn.Name, res.Err)
+	}
+	sh = &shadowSet{funcs: map[string]bool{}, ops: map[string]bool{}, at: time.Now()}
+	for _, row := range res.Rows {
+		if string(row[0]) == "f" {
+			sh.funcs[string(row[1])] = true
+		} else {
+			sh.ops[string(row[1])] = true
+		}
+	}
+	c.cacheMu.Lock()
+	c.shadows[conn.Name] = sh
+	c.cacheMu.Unlock()
+	return sh, nil
 }
 
 // column returns "schema.table.column" for the attribute and, when the

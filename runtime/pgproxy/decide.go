@@ -137,6 +137,10 @@ func (ss *session) decideAlternatives(alts []*pgsql.Analyzed, carried *maskSet, 
 // itself enforces.
 func (ss *session) decideOne(an *pgsql.Analyzed, carried *maskSet, now int64) (*pgsql.Analyzed, model.Decision, *maskSet) {
 	srv := ss.srv
+	an, shadows, reason := ss.shadowed(an)
+	if reason != "" {
+		return an, denyDecision(reason), nil
+	}
 	dec, err := srv.cfg.Policy.Decide(srv.ctx, &model.Input{
 		Kind: "postgres", Agent: ss.rec.Agent, Connection: ss.rec.Connection,
 		NowUnix: now, Statement: &an.Statement, Approvals: ss.principal.Approvals,
@@ -147,6 +151,10 @@ func (ss *session) decideOne(an *pgsql.Analyzed, carried *maskSet, now int64) (*
 	}
 	if dec.Result != model.Allow {
 		return an, dec, nil
+	}
+	if len(shadows) > 0 && (len(dec.Masking) > 0 || carried != nil) {
+		return an, denyDecision("masking applies and schema " + PinnedSearchPath + " defines " + strings.Join(shadows, ", ") +
+			", which PostgreSQL may run instead of the built-in of that name; qualify it with pg_catalog (pg_catalog.f(...), OPERATOR(pg_catalog.op))"), nil
 	}
 	ms, dec := ss.checkAllowed(an, dec, carried)
 	src := an
@@ -329,6 +337,53 @@ func (ss *session) checkFieldNotation(an *pgsql.Analyzed, ms *maskSet) string {
 		}
 	}
 	return ""
+}
+
+// shadowed returns an as PostgreSQL will run it when a built-in function
+// it calls, or an operator it uses, without a schema has a namesake that
+// no extension installed in the pinned search path's schema: with a
+// better-matching signature the server runs that one, user code the
+// analysis (built on the built-in) does not describe. The statement is
+// then decided as calling it: the name is reported as a function (a grant
+// must name it) and what every output and filter reads is unknown (denied
+// where masking applies). Qualified with pg_catalog, a name always reaches
+// the built-in. It returns the names found; a catalog failure denies
+// (reason).
+func (ss *session) shadowed(an *pgsql.Analyzed) (*pgsql.Analyzed, []string, string) {
+	if len(an.Builtins) == 0 && len(an.Operators) == 0 {
+		return an, nil, ""
+	}
+	sh, err := ss.srv.catalog.shadowing(ss.conn)
+	if err != nil {
+		ss.srv.cfg.Logger.Warn("postgres function lookup", "session", ss.rec.ID, "err", err)
+		return an, nil, "the functions and operators of schema " + PinnedSearchPath + " could not be looked up (fail closed)"
+	}
+	var names []string
+	for _, f := range an.Builtins {
+		if sh.funcs[f] {
+			names = append(names, f)
+		}
+	}
+	for _, o := range an.Operators {
+		if sh.ops[o] {
+			names = append(names, o)
+		}
+	}
+	if len(names) == 0 {
+		return an, nil, ""
+	}
+	r := *an
+	r.Statement.Functions = append(append([]string(nil), an.Statement.Functions...), names...)
+	slices.Sort(r.Statement.Functions)
+	r.Statement.Functions = slices.Compact(r.Statement.Functions)
+	r.Outputs = make([]pgsql.Lineage, len(an.Outputs))
+	for i, o := range an.Outputs {
+		o.Unknown = true
+		r.Outputs[i] = o
+	}
+	r.FilterUnknown = true
+	r.Writes.Unknown = true
+	return &r, names, ""
 }
 
 // checkInheritance returns why an may not run under column masking when it

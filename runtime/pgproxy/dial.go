@@ -64,6 +64,12 @@ func (ss *session) dial(ctx context.Context) error {
 		return ss.refuse(fatal(CodeAdminShutdown, "the mandate gateway is shutting down"))
 	}
 	ss.key = key
+	ss.pinned = map[string]string{}
+	for _, k := range watchedParams {
+		if v, ok := hc.ParameterStatuses[k]; ok && (k != "default_transaction_read_only" || ss.rec.ReadOnly) {
+			ss.pinned[k] = v
+		}
+	}
 	msgs := []pgproto3.BackendMessage{&pgproto3.AuthenticationOk{}}
 	names := make([]string, 0, len(hc.ParameterStatuses))
 	for k := range hc.ParameterStatuses {
@@ -81,6 +87,16 @@ func (ss *session) dial(ctx context.Context) error {
 	}
 	return nil
 }
+
+// watchedParams are the settings the server reports (ParameterStatus)
+// that the gateway pins or relies on: the encoding and string syntax its
+// parse assumes, the identity it connected as, the search path (reported
+// from PostgreSQL 18) and, in read-only sessions, the read-only default. A
+// statement cannot change them past the analyzer; a change the server
+// reports means code the analysis could not see (a function, a cast, a
+// trigger) did, and the relay ends the session.
+var watchedParams = []string{"client_encoding", "standard_conforming_strings", "session_authorization",
+	"is_superuser", "search_path", "default_transaction_read_only"}
 
 // upstreamConfig builds the pgconn config of connection c. Secrets are
 // resolved here, at connect time, and never logged.
@@ -142,6 +158,10 @@ func (s *Server) upstreamConfig(c *model.Connection, params map[string]string, r
 	// The gateway parses statements as UTF-8; a role's or database's
 	// default client_encoding must not make the server read them otherwise.
 	cfg.RuntimeParams["client_encoding"] = "UTF8"
+	// The gateway's parse reads backslashes in '...' literally; a role's
+	// or database's standard_conforming_strings = off would make the
+	// server read them as escapes and split statements elsewhere.
+	cfg.RuntimeParams["standard_conforming_strings"] = "on"
 	if readOnly {
 		cfg.RuntimeParams["default_transaction_read_only"] = "on"
 	}

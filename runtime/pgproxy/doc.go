@@ -16,6 +16,7 @@
 //	decide.go       analysis + current policy per statement
 //	track.go        SQL-level PREPARE/DECLARE as the server answers them
 //	names.go        protocol-level statement/portal names and their upstream names
+//	copyin.go       COPY FROM STDIN: the server's copy-in mode in the op queue
 //	ops.go          the queue of responses the upstream owes
 //	relay.go        upstream -> client: op queue, masking, results, records
 //	mask.go         masking plans from RowDescription origins and lineage

@@ -24,6 +24,12 @@ func (ss *session) clientLoop() error {
 		if err != nil {
 			return ss.clientReadError(err)
 		}
+		if handled, err := ss.copyGate(msg); err != nil || handled {
+			if err != nil {
+				return err
+			}
+			continue
+		}
 		flush := false
 		switch m := msg.(type) {
 		case *pgproto3.Query:
@@ -118,6 +124,7 @@ func (ss *session) onQuery(m *pgproto3.Query) {
 		return
 	}
 	ss.trackRuns(v, o.runs)
+	ss.copyOp(o, v.stmts)
 	ss.push(o)
 	ss.fe.Send(up)
 }
@@ -157,18 +164,11 @@ func (ss *session) onParse(m *pgproto3.Parse) {
 	}
 	ss.push(o)
 	ss.fe.Send(&pgproto3.Parse{Name: p.upName, Query: upQuery, ParameterOIDs: m.ParameterOIDs})
-	if v.masking {
-		// Learn the result columns once, so that no Execute needs its own
-		// Describe: masking reads them with each Bind's result formats.
-		ss.push(&op{kind: 'D', hidden: true, stmt: p, rename: o.rename})
-		ss.fe.Send(&pgproto3.Describe{ObjectType: 'S', Name: p.upName})
-		p.descSent = true
-	}
 }
 
 func (ss *session) onBind(m *pgproto3.Bind) {
 	st, known := settled(ss, ss.stmts[m.PreparedStatement])
-	pt := &portal{stmt: st, formats: append([]int16(nil), m.ResultFormatCodes...)}
+	pt := &portal{stmt: st}
 	pt.link.batch = ss.batch
 	if m.DestinationPortal != "" {
 		old, used := ss.portals[m.DestinationPortal]
@@ -212,9 +212,7 @@ func (ss *session) onDescribe(m *pgproto3.Describe) {
 			o.deny = unsettled("prepared statement", m.Name)
 		default:
 			up.Name = st.upName
-			o.stmt = st
 			o.rename = renames(st.upName, m.Name)
-			st.descSent = true
 		}
 	} else {
 		pt, known := settled(ss, ss.portals[m.Name])
@@ -273,13 +271,17 @@ func (ss *session) onExecute(m *pgproto3.Execute) {
 		return
 	}
 	ss.trackRuns(v, o.runs)
-	// The statement's columns do for the plan unless it runs a name
-	// (EXECUTE, FETCH): that may hold another query than when described.
-	if v.masking && !pt.described && (!pt.stmt.descSent || v.names) {
+	// Masking reads the columns of this portal, not those the statement
+	// had at Parse: the server analyzes the statement again at Bind when
+	// the relations it names changed since (a table replaced by a view
+	// over masked columns, a column renamed), and a statement that runs a
+	// name (EXECUTE, FETCH) may hold another query than when described.
+	if v.masking && !pt.described {
 		ss.push(&op{kind: 'D', hidden: true, portal: pt, rename: o.rename})
 		ss.fe.Send(&pgproto3.Describe{ObjectType: 'P', Name: pt.upName})
 		pt.described = true
 	}
+	ss.copyOp(o, v.stmts)
 	ss.push(o)
 	ss.fe.Send(&pgproto3.Execute{Portal: pt.upName, MaxRows: m.MaxRows})
 }

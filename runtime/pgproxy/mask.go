@@ -217,63 +217,20 @@ func alignLineage(outs []pgsql.Lineage, n int) [][]string {
 	return res
 }
 
-// portalPlan is the plan of an Execute: from the portal's RowDescription
-// when a Describe('P') was sent, else from the statement's (a Describe('S')
-// the proxy sends after Parse when masking applies) with the Bind's result
-// formats. Neither known: every value becomes NULL (fail closed).
+// portalPlan is the plan of an Execute, from the portal's RowDescription:
+// the client's Describe('P') or the one the proxy sends before a masked
+// Execute (onExecute). The statement's own description is not enough: the
+// server analyzes a prepared statement again at Bind when the relations it
+// names changed since Parse. Unknown: every value becomes NULL (fail
+// closed).
 func (ss *session) portalPlan(pt *portal, r *stmtRun) *rowPlan {
-	if pt == nil {
+	if pt == nil || !pt.hasDesc {
 		return &rowPlan{nullAll: true}
 	}
-	if pt.hasDesc {
-		if pt.plan == nil || pt.plan.masks != r.masks {
-			pt.plan = ss.buildPlan(pt.cols, r)
-		}
-		return pt.plan
+	if !pt.planned || pt.planMasks != r.masks {
+		pt.plan, pt.planMasks, pt.planned = ss.buildPlan(pt.cols, r), r.masks, true
 	}
-	st := pt.stmt
-	if st == nil || !st.hasDesc {
-		return &rowPlan{nullAll: true}
-	}
-	key := formatKey(pt.formats)
-	if c, ok := st.plans[key]; ok && c.masks == r.masks {
-		return c.plan
-	}
-	cols := make([]colInfo, len(st.cols))
-	copy(cols, st.cols)
-	for i := range cols {
-		switch len(pt.formats) {
-		case 0:
-			cols[i].format = 0
-		case 1:
-			cols[i].format = pt.formats[0]
-		default:
-			if i < len(pt.formats) {
-				cols[i].format = pt.formats[i]
-			}
-		}
-	}
-	p := ss.buildPlan(cols, r)
-	if st.plans == nil || len(st.plans) >= 16 {
-		st.plans = map[string]cachedPlan{}
-	}
-	st.plans[key] = cachedPlan{masks: r.masks, plan: p}
-	return p
-}
-
-// cachedPlan is a statement's plan for one set of result formats, valid
-// for the masking it was built with.
-type cachedPlan struct {
-	masks *maskSet
-	plan  *rowPlan // nil: nothing to mask
-}
-
-func formatKey(f []int16) string {
-	b := make([]byte, len(f))
-	for i, x := range f {
-		b[i] = byte('0' + x)
-	}
-	return string(b)
+	return pt.plan
 }
 
 // masksFor is the masking in force for an error or notice: the op's, or

@@ -17,6 +17,9 @@ type op struct {
 	// hidden ops were injected by the proxy; their responses (except
 	// errors) are not relayed.
 	hidden bool
+	// copy is set for an op that runs a COPY FROM STDIN: the relay wakes
+	// the client loop when it leaves the queue (copyin.go).
+	copy bool
 	// deny replaces the ErrorResponse the op gets (the op was substituted
 	// by one that fails).
 	deny *pgproto3.ErrorResponse
@@ -27,9 +30,6 @@ type op struct {
 	// portal is set for Describe('P') (the relay stores the row plan there)
 	// and Execute (the relay reads it).
 	portal *portal
-	// stmt is set for Describe('S'): the relay stores the statement's
-	// columns there.
-	stmt *prepared
 	// creates is the answer of the named statement (Parse) or portal
 	// (Bind) this op creates: the relay sets it from the server's reply.
 	creates *answer
@@ -53,33 +53,31 @@ type stmtRun struct {
 
 // prepared is a statement the client parsed, under the client's name.
 type prepared struct {
-	upName   string // the proxy's upstream name ("" for unnamed)
-	query    string
-	v        *verdict
-	descSent bool // client loop: a Describe('S') of it went upstream
-	denied   bool // client loop: denied at Parse, never created upstream
-	link     link[prepared]
+	upName string // the proxy's upstream name ("" for unnamed)
+	query  string
+	v      *verdict
+	denied bool // client loop: denied at Parse, never created upstream
+	link   link[prepared]
 	// deallocName is the protocol-level statement a SQL DEALLOCATE
 	// parsed here drops, deallocUp its upstream name, which the upstream
 	// Parse names instead (protocolDeallocate). Client loop.
 	deallocName, deallocUp string
-
-	cols    []colInfo             // relay: the statement's RowDescription
-	hasDesc bool                  // relay: cols is known
-	plans   map[string]cachedPlan // relay: plans by result formats
 }
 
 // portal is a portal the client bound, under the client's name.
 type portal struct {
 	upName    string
 	stmt      *prepared
-	formats   []int16 // Bind's result format codes
-	described bool    // client loop: a Describe('P') of it went upstream
+	described bool // client loop: a Describe('P') of it went upstream
 	link      link[portal]
 
 	cols    []colInfo // relay: the portal's RowDescription
 	hasDesc bool      // relay: cols is known
-	plan    *rowPlan  // relay: masking plan built from cols
+	// plan is the masking plan built from cols for planMasks (nil:
+	// nothing to mask); planned says it was built. Relay.
+	plan      *rowPlan
+	planMasks *maskSet
+	planned   bool
 }
 
 func (p *prepared) chain() *link[prepared] { return &p.link }
@@ -125,7 +123,22 @@ func (ss *session) pop() *op {
 	if len(ss.ops) == 0 {
 		ss.ops = ss.ops[:0:0]
 	}
+	if o.copy {
+		ss.wake()
+	}
 	return o
+}
+
+// queued reports whether o still waits for its responses.
+func (ss *session) queued(o *op) bool {
+	ss.opsMu.Lock()
+	defer ss.opsMu.Unlock()
+	for _, x := range ss.ops {
+		if x == o {
+			return true
+		}
+	}
+	return false
 }
 
 // skipToSync drops the ops the server skips after an extended-protocol
@@ -135,6 +148,9 @@ func (ss *session) skipToSync() []*op {
 	defer ss.opsMu.Unlock()
 	var dropped []*op
 	for len(ss.ops) > 0 && ss.ops[0].kind != 'S' {
+		if ss.ops[0].copy {
+			ss.wake()
+		}
 		dropped = append(dropped, ss.ops[0])
 		ss.ops[0] = nil
 		ss.ops = ss.ops[1:]

@@ -3,6 +3,7 @@ package pgproxy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -62,7 +63,7 @@ func (ss *session) relayLoop() error {
 		}
 		var werr error
 		flushed := false
-		if ss.fe.ReadBufferLen() == 0 || unflushed >= maxUnflushedClientBytes {
+		if ss.fe.ReadBufferLen() == 0 || unflushed >= maxUnflushedClientBytes || ss.fatalSent {
 			werr = ss.be.Flush()
 			unflushed, buffered, flushed = 0, false, true
 		}
@@ -94,8 +95,8 @@ func (ss *session) handleUpstream(msg pgproto3.BackendMessage) (pgproto3.Backend
 	case *pgproto3.ParameterDescription:
 		return m, o == nil || !o.hidden
 	case *pgproto3.RowDescription:
-		if o == nil {
-			return m, true
+		if o == nil || o.kind != 'Q' && o.kind != 'D' {
+			return ss.desync(msg), true
 		}
 		switch o.kind {
 		case 'Q':
@@ -105,12 +106,7 @@ func (ss *session) handleUpstream(msg pgproto3.BackendMessage) (pgproto3.Backend
 		case 'D':
 			ss.pop()
 			if o.portal != nil {
-				o.portal.plan = nil
-				o.portal.cols = columnsOf(m)
-				o.portal.hasDesc = true
-			}
-			if o.stmt != nil {
-				o.stmt.cols, o.stmt.hasDesc, o.stmt.plans = columnsOf(m), true, nil
+				o.portal.cols, o.portal.hasDesc, o.portal.planned = columnsOf(m), true, false
 			}
 			return m, !o.hidden
 		}
@@ -118,25 +114,17 @@ func (ss *session) handleUpstream(msg pgproto3.BackendMessage) (pgproto3.Backend
 		if o != nil && o.kind == 'D' {
 			ss.pop()
 			if o.portal != nil {
-				o.portal.cols, o.portal.hasDesc, o.portal.plan = nil, true, nil
-			}
-			if o.stmt != nil {
-				o.stmt.cols, o.stmt.hasDesc, o.stmt.plans = nil, true, nil
+				o.portal.cols, o.portal.hasDesc, o.portal.planned = nil, true, false
 			}
 			return m, !o.hidden
 		}
 	case *pgproto3.DataRow:
-		if o == nil {
-			return m, true
+		var r *stmtRun
+		if o != nil {
+			r = o.current()
 		}
-		r := o.current()
 		if r == nil {
-			if ss.masksFor(o) != nil {
-				// A result the proxy cannot attribute to a decided
-				// statement, in a session with masking: fail closed.
-				(&rowPlan{nullAll: true}).apply(m.Values)
-			}
-			return m, true
+			return ss.desync(msg), true
 		}
 		if o.kind == 'E' && r.plan == nil && r.masks != nil {
 			r.plan = ss.portalPlan(o.portal, r)
@@ -168,10 +156,35 @@ func (ss *session) handleUpstream(msg pgproto3.BackendMessage) (pgproto3.Backend
 		}
 	case *pgproto3.NoticeResponse:
 		return ss.maskNotice(o, m), true
+	case *pgproto3.CopyInResponse:
+		ss.copyIns.Add(1)
+		ss.wake()
+	case *pgproto3.ParameterStatus:
+		if want, ok := ss.pinned[m.Name]; ok && m.Value != want && !(m.Name == "client_encoding" && isUTF8(m.Value)) {
+			// The session has lost a wall: nothing more of it runs.
+			ss.srv.cfg.Logger.Warn("postgres session setting changed on the server; ending the session",
+				"session", ss.rec.ID, "setting", m.Name, "value", m.Value)
+			ss.setReason("setting " + m.Name + " changed on the server")
+			ss.fatalSent = true
+			return fatal(CodeInsufficientPrivilege, "mandate: the server reports that setting "+m.Name+
+				" changed, which the gateway pins: code the gateway could not analyze (a function, a cast, a trigger) changed it; ending the session"), true
+		}
 	case *pgproto3.BackendKeyData, *pgproto3.AuthenticationOk:
 		return nil, false
 	}
 	return msg, true
+}
+
+// desync ends the session when the server sends a result the op queue
+// cannot attribute to a statement the gateway decided: the gateway's model
+// of the server's message handling is wrong, and masking would follow the
+// wrong statement's plan. Nothing of the result reaches the client.
+func (ss *session) desync(msg pgproto3.BackendMessage) pgproto3.BackendMessage {
+	ss.srv.cfg.Logger.Warn("postgres result out of step with the gateway's op queue; ending the session",
+		"session", ss.rec.ID, "message", fmt.Sprintf("%T", msg))
+	ss.setReason("result out of step with the decided statements")
+	ss.fatalSent = true
+	return fatal(CodeProtocolViolation, "mandate: the server sent a result the gateway cannot attribute to a statement it decided; ending the session")
 }
 
 // current is the run the next result message belongs to.

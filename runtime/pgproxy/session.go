@@ -36,6 +36,9 @@ type session struct {
 	up       net.Conn
 	fe       *pgproto3.Frontend
 	upCancel upstreamCancel
+	// pinned are the reported settings the session must keep, with their
+	// values at startup (set by dial, read by the relay).
+	pinned map[string]string
 
 	// client loop
 	stmts      map[string]*prepared
@@ -45,6 +48,15 @@ type session struct {
 	batch      uint64 // Syncs sent upstream
 	unflushed  int    // messages sent upstream since the last flush
 	unflushedB int    // CopyData bytes sent upstream since the last flush
+	// copyPending is the op of a COPY FROM STDIN that may (still) put the
+	// server in copy-in mode (copyin.go), copyLeft how many of its
+	// statements may; copyActive is set while the server is in that mode
+	// as of the messages sent so far; copySeen counts the relay's
+	// CopyInResponses accounted for.
+	copyPending *op
+	copyLeft    int
+	copyActive  bool
+	copySeen    uint64
 
 	// track follows SQL-level PREPARE and DECLARE: the client loop queues,
 	// the relay settles (it has its own lock).
@@ -53,6 +65,9 @@ type session struct {
 	// (names.go); relayDone is closed when the relay ends (nil: no relay).
 	answered  chan struct{}
 	relayDone chan struct{}
+
+	// copyIns counts the CopyInResponses the relay has seen.
+	copyIns atomic.Uint64
 
 	// relay
 	fatalSent bool

@@ -77,6 +77,15 @@ type Analyzed struct {
 	// reads may be masked, so the proxy denies the statement when masking
 	// applies, as it does for Unknown outputs.
 	FilterUnknown bool
+	// Builtins are the functions of the built-in safe set this statement
+	// calls without a schema (field notation included), and Operators the
+	// operators it names without one (and those PostgreSQL looks up for
+	// IN, CASE x WHEN, BETWEEN, JOIN USING). The server resolves them
+	// through the search path, pg_catalog first, but a better-matching
+	// function or operator of the path's schema wins over the built-in:
+	// where masking applies the proxy checks the catalog for one.
+	Builtins  []string
+	Operators []string
 	// ReadWrite is set for BEGIN/START TRANSACTION READ WRITE, SET
 	// TRANSACTION READ WRITE and SET SESSION CHARACTERISTICS AS TRANSACTION
 	// READ WRITE: the proxy denies it when the decision is read-only.
@@ -196,12 +205,16 @@ func (a *Analyzed) ResolveExecute(prepared *Analyzed) *Analyzed {
 		FilterUnknown: prepared.FilterUnknown || a.FilterUnknown}
 	in := prepared.Statement
 	r.Writes = union([]Lineage{prepared.Writes, a.Writes})
+	inner := prepared
 	if prepared.Prepared != nil {
+		inner = prepared.Prepared
 		in = prepared.Prepared.Statement
 		r.Outputs = prepared.Prepared.Outputs
 		r.Writes = union([]Lineage{prepared.Prepared.Writes, a.Writes})
 		r.FilterUnknown = prepared.Prepared.FilterUnknown || a.FilterUnknown
 	}
+	r.Builtins = mergeStrings(inner.Builtins, a.Builtins)
+	r.Operators = mergeStrings(inner.Operators, a.Operators)
 	defer func() { r.DecisionKey = decisionKey(r) }()
 	r.Statement = model.Statement{
 		Fingerprint:   in.Fingerprint,

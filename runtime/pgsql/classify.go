@@ -16,6 +16,7 @@ func analyzeStmt(n *pg_query.Node, text string, opts Options, version int32) (*A
 	an.Statement = a.statement(tag)
 	an.Writes = a.writes.lineage()
 	an.FilterUnknown = a.filterUnknown
+	an.Builtins, an.Operators = setList(a.builtins), setList(a.operators)
 	return an, a.literal
 }
 
@@ -96,6 +97,9 @@ func (a *analyzer) classify(n *pg_query.Node, an *Analyzed) string {
 		return "CLOSE CURSOR"
 	case *pg_query.Node_CallStmt:
 		a.access("call", "")
+		// A procedure with OUT parameters returns a row computed by code
+		// the analyzer cannot see.
+		an.Outputs = []Lineage{{Unknown: true}}
 		if fc := x.CallStmt.Funccall; fc != nil {
 			a.function(qualifiedName(fc.Funcname))
 			var discard linAcc
@@ -250,6 +254,7 @@ func (a *analyzer) prepareStmt(p *pg_query.PrepareStmt, an *Analyzed) string {
 	inner.Statement = a.statement(tag)
 	inner.Writes = a.writes.lineage()
 	inner.FilterUnknown = a.filterUnknown
+	inner.Builtins, inner.Operators = setList(a.builtins), setList(a.operators)
 	inner.DecisionKey = decisionKey(inner)
 	an.Prepared = inner
 	return "PREPARE"

@@ -15,6 +15,10 @@ type analyzer struct {
 	accesses  map[model.Access]bool
 	functions map[string]bool
 	filters   map[string]bool
+	// builtins and operators are the safe-set functions and the operators
+	// the statement names without a schema: the search path picks them.
+	builtins  map[string]bool
+	operators map[string]bool
 	forbidden string
 	always    bool
 	// looseClass is the class of relations met outside a FROM clause
@@ -39,6 +43,8 @@ func newAnalyzer(opts Options) *analyzer {
 		accesses:  map[model.Access]bool{},
 		functions: map[string]bool{},
 		filters:   map[string]bool{},
+		builtins:  map[string]bool{},
+		operators: map[string]bool{},
 	}
 }
 
@@ -60,6 +66,11 @@ func (a *analyzer) access(class, table string) {
 	if reason, ok := valueCatalogs[table]; ok {
 		a.forbid(table + " " + reason)
 	}
+	if table == "pg_catalog.pg_settings" && class != "select" && class != "copy_out" {
+		// Its rules turn UPDATE into set_config(name, setting): any
+		// setting, past what SET and set_config may change.
+		a.forbid("writing pg_catalog.pg_settings changes run-time settings (its rules call set_config), past the rules of SET")
+	}
 	a.accesses[model.Access{Class: class, Table: table}] = true
 }
 
@@ -75,6 +86,40 @@ var valueCatalogs = map[string]string{
 	"pg_catalog.pg_stats_ext_exprs":    "shows sampled expression values of every table",
 }
 
+// catalogRelations are the tables and views of pg_catalog (PostgreSQL 13
+// to 18). An unqualified name resolves to one of them before the search
+// path's schemas; any other name, pg_* or not, to the path's schema.
+var catalogRelations = setOf(`pg_aggregate pg_aios pg_am pg_amop pg_amproc pg_attrdef
+	pg_attribute pg_auth_members pg_authid pg_available_extension_versions
+	pg_available_extensions pg_backend_memory_contexts pg_cast pg_class pg_collation pg_config
+	pg_constraint pg_conversion pg_cursors pg_database pg_db_role_setting pg_default_acl
+	pg_depend pg_description pg_enum pg_event_trigger pg_extension pg_file_settings
+	pg_foreign_data_wrapper pg_foreign_server pg_foreign_table pg_group pg_hba_file_rules
+	pg_ident_file_mappings pg_index pg_indexes pg_inherits pg_init_privs pg_language
+	pg_largeobject pg_largeobject_metadata pg_locks pg_matviews pg_namespace pg_opclass
+	pg_operator pg_opfamily pg_parameter_acl pg_partitioned_table pg_policies pg_policy
+	pg_prepared_statements pg_prepared_xacts pg_proc pg_publication pg_publication_namespace
+	pg_publication_rel pg_publication_tables pg_range pg_replication_origin
+	pg_replication_origin_status pg_replication_slots pg_rewrite pg_roles pg_rules pg_seclabel
+	pg_seclabels pg_sequence pg_sequences pg_settings pg_shadow pg_shdepend pg_shdescription
+	pg_shmem_allocations pg_shmem_allocations_numa pg_shseclabel pg_stat_activity
+	pg_stat_all_indexes pg_stat_all_tables pg_stat_archiver pg_stat_bgwriter
+	pg_stat_checkpointer pg_stat_database pg_stat_database_conflicts pg_stat_gssapi pg_stat_io
+	pg_stat_progress_analyze pg_stat_progress_basebackup pg_stat_progress_cluster
+	pg_stat_progress_copy pg_stat_progress_create_index pg_stat_progress_vacuum
+	pg_stat_recovery_prefetch pg_stat_replication pg_stat_replication_slots pg_stat_slru
+	pg_stat_ssl pg_stat_subscription pg_stat_subscription_stats pg_stat_sys_indexes
+	pg_stat_sys_tables pg_stat_user_functions pg_stat_user_indexes pg_stat_user_tables
+	pg_stat_wal pg_stat_wal_receiver pg_stat_xact_all_tables pg_stat_xact_sys_tables
+	pg_stat_xact_user_functions pg_stat_xact_user_tables pg_statio_all_indexes
+	pg_statio_all_sequences pg_statio_all_tables pg_statio_sys_indexes pg_statio_sys_sequences
+	pg_statio_sys_tables pg_statio_user_indexes pg_statio_user_sequences pg_statio_user_tables
+	pg_statistic pg_statistic_ext pg_statistic_ext_data pg_stats pg_stats_ext
+	pg_stats_ext_exprs pg_subscription pg_subscription_rel pg_tables pg_tablespace
+	pg_timezone_abbrevs pg_timezone_names pg_transform pg_trigger pg_ts_config
+	pg_ts_config_map pg_ts_dict pg_ts_parser pg_ts_template pg_type pg_user pg_user_mapping
+	pg_user_mappings pg_views pg_wait_events`)
+
 func (a *analyzer) looseAccess(rv *pg_query.RangeVar) {
 	class := a.looseClass
 	if class == "" {
@@ -84,6 +129,20 @@ func (a *analyzer) looseAccess(rv *pg_query.RangeVar) {
 }
 
 func (a *analyzer) function(name string) { a.functions[name] = true }
+
+// operator records an operator the statement names. One qualified with a
+// schema other than pg_catalog is user code, reported like a function; an
+// unqualified one is left to the search path.
+func (a *analyzer) operator(nameParts []*pg_query.Node) {
+	name := qualifiedName(nameParts)
+	switch {
+	case name == "":
+	case len(nameParts) == 1:
+		a.operators[nameParts[0].GetString_().GetSval()] = true
+	case !strings.HasPrefix(name, "pg_catalog."):
+		a.function(name)
+	}
+}
 
 func (a *analyzer) filter(sources []string) {
 	for _, s := range sources {
@@ -141,15 +200,18 @@ func ident(s string) string {
 }
 
 // relName resolves a relation to schema.table: qualified names as written,
-// unqualified pg_* names to pg_catalog, temporary relations being created to
+// unqualified names of system catalogs to pg_catalog (PostgreSQL searches
+// it before the path's schemas), temporary relations being created to
 // pg_temp, everything else to the first schema of the pinned search path.
+// An unqualified pg_* name that names no system catalog is a relation of
+// the path's schema to the server, so it is one here too.
 func (a *analyzer) relName(rv *pg_query.RangeVar) string {
 	schema := rv.Schemaname
 	if schema == "" {
 		switch {
 		case rv.Relpersistence == "t":
 			schema = "pg_temp"
-		case strings.HasPrefix(rv.Relname, "pg_"):
+		case catalogRelations[rv.Relname]:
 			schema = "pg_catalog"
 		default:
 			schema = a.opts.defaultSchema()

@@ -19,6 +19,8 @@ import (
 //	out:COL            an output carries COL (or its table's *) or is unknown
 //	noaccess:T         no statement reads table T (name resolution check)
 //	writes:COL         what is stored carries COL (or its table's *) or is unknown
+//	builtin:F          Builtins holds F (nobuiltin: does not)
+//	operator:O         Operators holds O (nooperator: does not)
 type escapeCase struct {
 	name string
 	sql  string
@@ -149,6 +151,37 @@ var escapeCases = []escapeCase{
 	{"user function unqualified", "SELECT evil()", []string{"function:evil"}},
 	{"quoted builtin name", `SELECT "LOWER"('x')`, []string{`function:LOWER`}},
 	{"shadowing schema", "SELECT public.lower('x')", []string{"function:public.lower"}},
+	// What the search path resolves: PostgreSQL takes pg_catalog's unless
+	// the path's schema holds a better match, which the proxy looks up.
+	{"unqualified builtin", "SELECT lower(v) FROM t", []string{"builtin:lower"}},
+	{"field notation builtin", "SELECT t.to_json FROM t", []string{"builtin:to_json"}},
+	{"qualified builtin", "SELECT pg_catalog.lower(v) FROM t", []string{"nobuiltin:lower"}},
+	{"operator", "SELECT 1 FROM t WHERE v ## 'x'", []string{"operator:##"}},
+	{"operator in select", "SELECT v || 'x' FROM t", []string{"operator:||"}},
+	{"in list operator", "SELECT 1 FROM t WHERE v IN ('a', 'b')", []string{"operator:="}},
+	{"between operators", "SELECT 1 FROM t WHERE x BETWEEN 1 AND 2", []string{"operator:<=", "operator:>="}},
+	{"case operator", "SELECT CASE v WHEN 'a' THEN 1 END FROM t", []string{"operator:="}},
+	{"using operator", "SELECT 1 FROM t JOIN s USING (id)", []string{"operator:="}},
+	{"in subquery operator", "SELECT 1 FROM t WHERE v IN (SELECT v FROM s)", []string{"operator:="}},
+	{"any subquery operator", "SELECT 1 FROM t WHERE v ~~ ANY (SELECT v FROM s)", []string{"operator:~~"}},
+	{"order by using", "SELECT v FROM t ORDER BY v USING ~<~", []string{"operator:~<~"}},
+	{"aggregate order using", "SELECT string_agg(v, ',' ORDER BY v USING ~>~) FROM t", []string{"operator:~>~"}},
+	{"qualified operator", "SELECT 1 OPERATOR(app.+) 1", []string{"function:app.+"}},
+	{"qualified operator in filter", "SELECT 1 FROM t WHERE v OPERATOR(public.##) 'x'", []string{"function:public.##"}},
+	{"catalog operator", "SELECT 1 OPERATOR(pg_catalog.+) 1", []string{"nooperator:+"}},
+	{"procedure result", "CALL proc()", []string{"out:app.t.x"}},
+	// SYSTEM_USER is a column reference before PostgreSQL 16.
+	{"system_user column", "SELECT system_user FROM t", []string{"out:app.t.system_user"}},
+	{"system_user filter", "SELECT 1 FROM t WHERE system_user = 'x'", []string{"filter:app.t.system_user"}},
+	// Unqualified relations: pg_catalog's when it has one of that name
+	// (searched first), the path's schema otherwise, pg_* or not.
+	{"catalog relation", "SELECT * FROM pg_class", []string{"access:select:pg_catalog.pg_class"}},
+	{"pg_ name outside the catalog", "SELECT * FROM pg_secret", []string{"access:select:app.pg_secret", "noaccess:pg_catalog.pg_secret"}},
+	{"pg_ name written to", "DELETE FROM pg_secret", []string{"access:delete:app.pg_secret"}},
+	// pg_settings' rules call set_config with any name.
+	{"update pg_settings", "UPDATE pg_settings SET setting = 'evil' WHERE name = 'search_path'", []string{"forbidden"}},
+	{"update pg_settings qualified", "UPDATE pg_catalog.pg_settings SET setting = 'off' WHERE name = 'default_transaction_read_only'", []string{"forbidden"}},
+	{"insert pg_settings", "WITH x AS (UPDATE pg_settings SET setting = 'x' RETURNING 1) SELECT 1", []string{"forbidden"}},
 	{"table function", "SELECT * FROM my_func() f", []string{"function:my_func"}},
 	{"rows from", "SELECT * FROM ROWS FROM (generate_series(1, 2), my_func()) x", []string{"function:my_func"}},
 	{"function in values", "VALUES ((SELECT lo_import('/x')))", []string{"function:lo_import"}},
@@ -383,6 +416,15 @@ func TestEscapes(t *testing.T) {
 
 func escapeHolds(res []*Analyzed, want string) bool {
 	kind, arg, _ := strings.Cut(want, ":")
+	switch kind {
+	case "builtin", "nobuiltin", "operator", "nooperator":
+		found := false
+		for _, r := range res {
+			found = found || slices.Contains(r.Builtins, arg) && strings.HasSuffix(kind, "builtin") ||
+				slices.Contains(r.Operators, arg) && strings.HasSuffix(kind, "operator")
+		}
+		return found != strings.HasPrefix(kind, "no")
+	}
 	if kind == "noaccess" {
 		for _, r := range res {
 			for _, x := range r.Statement.Accesses {

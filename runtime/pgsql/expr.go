@@ -25,8 +25,23 @@ func (a *analyzer) expr(n *pg_query.Node, sc *scope, filter bool, acc *linAcc) {
 	case *pg_query.Node_ColumnRef:
 		a.columnRef(x.ColumnRef, sc, filter, acc)
 	case *pg_query.Node_AExpr:
+		switch x.AExpr.Kind {
+		case pg_query.A_Expr_Kind_AEXPR_BETWEEN, pg_query.A_Expr_Kind_AEXPR_NOT_BETWEEN,
+			pg_query.A_Expr_Kind_AEXPR_BETWEEN_SYM, pg_query.A_Expr_Kind_AEXPR_NOT_BETWEEN_SYM:
+			// Named BETWEEN in the tree; PostgreSQL compares with these.
+			for _, op := range []string{"<=", ">=", "<", ">"} {
+				a.operators[op] = true
+			}
+		default:
+			a.operator(x.AExpr.Name)
+		}
 		a.expr(x.AExpr.Lexpr, sc, filter, acc)
 		a.expr(x.AExpr.Rexpr, sc, filter, acc)
+	case *pg_query.Node_CaseExpr:
+		if x.CaseExpr.Arg != nil {
+			a.operators["="] = true // CASE x WHEN y compares with =
+		}
+		a.generic(n.ProtoReflect(), sc, filter, acc)
 	case *pg_query.Node_BoolExpr:
 		for _, arg := range x.BoolExpr.Args {
 			a.expr(arg, sc, filter, acc)
@@ -40,6 +55,10 @@ func (a *analyzer) expr(n *pg_query.Node, sc *scope, filter bool, acc *linAcc) {
 	case *pg_query.Node_FuncCall:
 		a.funcCall(x.FuncCall, sc, filter, acc)
 	case *pg_query.Node_SubLink:
+		a.operator(x.SubLink.OperName)
+		if x.SubLink.SubLinkType == pg_query.SubLinkType_ANY_SUBLINK && len(x.SubLink.OperName) == 0 {
+			a.operators["="] = true // IN (subquery)
+		}
 		a.expr(x.SubLink.Testexpr, sc, filter, acc)
 		outs := a.query(x.SubLink.Subselect, sc, filter)
 		if x.SubLink.SubLinkType != pg_query.SubLinkType_EXISTS_SUBLINK {
@@ -47,6 +66,9 @@ func (a *analyzer) expr(n *pg_query.Node, sc *scope, filter bool, acc *linAcc) {
 				acc.addLineage(o)
 			}
 		}
+	case *pg_query.Node_SortBy:
+		a.operator(x.SortBy.UseOp)
+		a.expr(x.SortBy.Node, sc, filter, acc)
 	case *pg_query.Node_ResTarget:
 		a.expr(x.ResTarget.Val, sc, filter, acc)
 	case *pg_query.Node_WindowDef:
@@ -120,6 +142,8 @@ func (a *analyzer) columnRef(c *pg_query.ColumnRef, sc *scope, filter bool, acc 
 			if !safeFunctions[parts[n-1]] {
 				a.function(parts[n-1])
 				l.Unknown = true
+			} else {
+				a.builtins[parts[n-1]] = true
 			}
 		}
 	}
@@ -134,9 +158,22 @@ func (a *analyzer) columnRef(c *pg_query.ColumnRef, sc *scope, filter bool, acc 
 // ordering and filtering parts of aggregates and windows are filters.
 func (a *analyzer) funcCall(f *pg_query.FuncCall, sc *scope, filter bool, acc *linAcc) {
 	name, safe := classifyFunction(f.Funcname)
+	if name == "pg_catalog.system_user" && f.Funcformat == pg_query.CoercionForm_COERCE_SQL_SYNTAX && len(f.Args) == 0 {
+		// SYSTEM_USER is a keyword from PostgreSQL 16; before, the same
+		// text is a column named system_user, which a table in scope may
+		// have.
+		if l := sc.resolveBare("system_user"); !l.Unknown {
+			acc.addLineage(l)
+			if filter {
+				a.filterLineage(l)
+			}
+		}
+	}
 	if !safe {
 		a.function(name)
 		acc.unknown = true
+	} else if len(f.Funcname) == 1 {
+		a.builtins[name] = true
 	}
 	a.sideEffects(name, f.Args)
 	// A set-returning function decides how many rows come back from its

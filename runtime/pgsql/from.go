@@ -53,6 +53,7 @@ func (a *analyzer) fromItem(n *pg_query.Node, sc *scope) {
 		var discard linAcc
 		a.expr(j.Quals, sc, true, &discard)
 		if len(j.UsingClause) > 0 || j.IsNatural {
+			a.operators["="] = true // the join compares with =
 			left := &scope{items: sc.items[before:mid]}
 			right := &scope{items: sc.items[mid:]}
 			for _, name := range stringList(j.UsingClause) {

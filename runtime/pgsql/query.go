@@ -208,6 +208,7 @@ func mergeSetOp(l, r []Lineage) []Lineage {
 func (a *analyzer) orderBy(items []*pg_query.Node, sc *scope, names []string, outs []Lineage) {
 	for _, it := range items {
 		if sb := it.GetSortBy(); sb != nil {
+			a.operator(sb.UseOp)
 			a.sortKey(sb.Node, sc, names, outs)
 			continue
 		}

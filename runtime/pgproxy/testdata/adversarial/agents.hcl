@@ -15,3 +15,12 @@ agent "fnreader" {
   }
   roles = [role.fnreader]
 }
+
+agent "loader" {
+  owner = "team-test"
+  identity {
+    issuer  = "https://issuer.example.com"
+    subject = "loader"
+  }
+  roles = [role.loader]
+}

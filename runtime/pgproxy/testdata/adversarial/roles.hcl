@@ -19,6 +19,18 @@ role "fnreader" {
       "nextval", "setval", "lo_create", "lo_creat", "lo_from_bytea", "lo_import", "lo_open",
       "lowrite", "lo_put", "lo_unlink", "pg_notify", "pg_advisory_lock", "pg_try_advisory_lock",
       "set_config", "pg_catalog.set_config", "query_to_xml", "txid_current", "pg_current_xact_id",
+      "PREFIX_flip",
     ]
+  }
+}
+
+# Loads the unmasked table with COPY FROM STDIN and reads the masked one:
+# the op queue must follow the server's copy-in mode, or a later result
+# would be masked by another statement's plan.
+role "loader" {
+  postgres "adv" {
+    statements = ["select", "copy_in"]
+    tables     = ["public.PREFIX_other", "public.PREFIX_cust"]
+    masking    = [masking.pii]
   }
 }

@@ -178,3 +178,8 @@ func (s *Scanner) MaskString(v string) (string, int) {
 	out = append(out, v[prev:]...)
 	return string(out), len(fs)
 }
+
+// Finds reports whether any rule finds something in v.
+func (s *Scanner) Finds(v []byte) bool {
+	return len(s.find(unsafe.String(unsafe.SliceData(v), len(v)))) > 0
+}

@@ -132,3 +132,20 @@ func TestEmptyScanner(t *testing.T) {
 		t.Error("NewScanner() not empty")
 	}
 }
+
+func TestScannerFinds(t *testing.T) {
+	s := allRedact(t)
+	for in, want := range map[string]bool{
+		"card 4111 1111 1111 1111": true,
+		"mail ann@example.com":     true,
+		"id 12345, nothing else":   false,
+		"":                         false,
+	} {
+		if got := s.Finds([]byte(in)); got != want {
+			t.Errorf("Finds(%q) = %v, want %v", in, got, want)
+		}
+	}
+	if (*Scanner)(nil).Finds([]byte("4111 1111 1111 1111")) {
+		t.Error("nil scanner finds")
+	}
+}

@@ -53,6 +53,18 @@ var advMaskCases = []advCase{
 	{name: "swapped names", sql: "SELECT ssn AS name, name AS ssn FROM P_cust"},
 	{name: "collate", sql: `SELECT ssn COLLATE "C" FROM P_cust`},
 
+	// Results by type and format (round 3): arrays, aggregates and JSON of
+	// masked columns, a masked column under another's alias, a setting
+	// set from a masked value (its ParameterStatus reaches the client).
+	{name: "array_agg masked", sql: "SELECT array_agg(ssn), array_agg(salary), json_agg(card), jsonb_agg(email) FROM P_cust", masked: true},
+	{name: "array constructor masked", sql: "SELECT ARRAY[ssn, email], ARRAY[salary], string_to_array(ssn, '-') FROM P_cust", masked: true},
+	{name: "unnest masked array", sql: "SELECT unnest(ARRAY[ssn, card]) FROM P_cust", masked: true},
+	{name: "unnest string_to_array", sql: "SELECT unnest(string_to_array(ssn, '-')) FROM P_cust", masked: true},
+	{name: "json builders masked", sql: "SELECT json_build_object('s', ssn), jsonb_build_array(salary, card), row_to_json(ROW(ssn, salary)) FROM P_cust", masked: true},
+	{name: "masked twice and aliased", sql: "SELECT ssn, ssn AS s2, card AS ssn, salary AS id FROM P_cust", masked: true},
+	{name: "masked salary as numeric", sql: "SELECT salary::numeric, salary::int8, salary::float8, salary::text FROM P_cust", masked: true},
+	{name: "setting from masked value", sql: "SELECT set_config('application_name', ssn, false) FROM P_cust"},
+
 	// Function notation: c.f is f(c), a call the parser writes as a column.
 	{name: "field notation to_json", sql: "SELECT c.to_json FROM P_cust c"},
 	{name: "field notation to_jsonb", sql: "SELECT c.to_jsonb FROM P_cust c"},

@@ -213,6 +213,7 @@ func (ss *session) onDescribe(m *pgproto3.Describe) {
 		default:
 			up.Name = st.upName
 			o.rename = renames(st.upName, m.Name)
+			o.names = st.v.firstMasks()
 		}
 	} else {
 		pt, known := settled(ss, ss.portals[m.Name])
@@ -225,6 +226,7 @@ func (ss *session) onDescribe(m *pgproto3.Describe) {
 			up.Name = pt.upName
 			pt.described = true
 			o.portal = pt
+			o.names = pt.stmt.v.firstMasks()
 			o.rename = renames(pt.upName, m.Name)
 		}
 	}

@@ -42,8 +42,10 @@ func textLike(oid uint32) bool {
 type colPlan struct {
 	method  masking.Method // column rule; nil when none
 	nullify bool           // masked but the type cannot carry a masked string
-	scan    bool           // run detectors (text format)
+	scan    bool           // run detectors
 	text    bool           // text-like type
+	typeOID uint32
+	format  int16
 }
 
 // rowPlan masks DataRow values of one result.
@@ -80,12 +82,21 @@ func (p *rowPlan) apply(values [][]byte) int {
 			n++
 		case c.scan:
 			out, isNull, k := p.scanner.Mask(v)
-			if k > 0 {
+			switch {
+			case k > 0:
 				if isNull || !c.text {
 					out = nil
 				}
 				values[i] = out
 				n += k
+			case !c.text:
+				// The value's encoding (binary framing, escapes, hex) may
+				// hide a finding from the scan of its bytes: NULL, as for
+				// a finding in a non-text type.
+				if encodedFinds(p.scanner, c.typeOID, c.format, v) {
+					values[i] = nil
+					n++
+				}
 			}
 		}
 	}
@@ -135,7 +146,7 @@ func (ss *session) buildPlan(cols []colInfo, r *stmtRun) *rowPlan {
 		}
 		text := textLike(c.typeOID)
 		cp := &p.cols[i]
-		cp.text = text
+		cp.text, cp.typeOID, cp.format = text, c.typeOID, c.format
 		switch {
 		case m != nil && !text:
 			cp.nullify = true
@@ -143,7 +154,7 @@ func (ss *session) buildPlan(cols []colInfo, r *stmtRun) *rowPlan {
 		case m != nil:
 			cp.method = m
 			any = true
-		case c.format == 0 && !ms.scanner.Empty():
+		case !ms.scanner.Empty():
 			cp.scan = true
 			any = true
 		}
@@ -152,6 +163,35 @@ func (ss *session) buildPlan(cols []colInfo, r *stmtRun) *rowPlan {
 		return nil
 	}
 	return p
+}
+
+// maskFieldNames masks what the detectors find in column names: an alias
+// is free text (SELECT 1 AS "4111111111111111").
+func maskFieldNames(ms *maskSet, m *pgproto3.RowDescription) {
+	if ms == nil || ms.scanner.Empty() {
+		return
+	}
+	for i := range m.Fields {
+		f := &m.Fields[i]
+		if ms.scanner.Finds(f.Name) {
+			name, _ := ms.scanner.MaskString(string(f.Name))
+			f.Name = []byte(name)
+		}
+	}
+}
+
+// firstMasks is the masking of v's first statement that has masking, or
+// nil.
+func (v *verdict) firstMasks() *maskSet {
+	if v == nil {
+		return nil
+	}
+	for _, ms := range v.masks {
+		if ms != nil {
+			return ms
+		}
+	}
+	return nil
 }
 
 // namesRelation reports whether srcs still name columns of the relation of

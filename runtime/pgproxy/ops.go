@@ -37,6 +37,9 @@ type op struct {
 	// error messages (strings.NewReplacer pairs).
 	rename []string
 	start  time.Time
+	// names is the masking of the statement a Describe describes: the
+	// detectors mask its column names (maskFieldNames).
+	names *maskSet
 }
 
 // stmtRun is one statement execution being recorded.

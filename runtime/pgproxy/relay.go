@@ -98,6 +98,11 @@ func (ss *session) handleUpstream(msg pgproto3.BackendMessage) (pgproto3.Backend
 		if o == nil || o.kind != 'Q' && o.kind != 'D' {
 			return ss.desync(msg), true
 		}
+		if o.names != nil {
+			maskFieldNames(o.names, m)
+		} else {
+			maskFieldNames(ss.masksFor(o), m)
+		}
 		switch o.kind {
 		case 'Q':
 			if r := o.current(); r != nil {

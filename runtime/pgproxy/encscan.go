@@ -1,0 +1,259 @@
+package pgproxy
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/hex"
+	"strconv"
+	"strings"
+
+	"github.com/mandatehq/mandate/masking"
+)
+
+// Type OIDs whose encodings hide text from a plain scan of the bytes.
+const (
+	oidBytea   = 17
+	oidInt8    = 20
+	oidInt2    = 21
+	oidInt4    = 23
+	oidJSON    = 114
+	oidJSONB   = 3802
+	oidNumeric = 1700
+)
+
+// maxEncDepth bounds the nesting of arrays and records decodeFinds follows.
+const maxEncDepth = 8
+
+// encodedFinds reports whether the detectors find something in a value of
+// type oid sent in format (0 text, 1 binary) once its encoding is undone:
+// the elements of binary arrays and records (whose length prefixes may glue
+// a letter to a number), binary integers and numerics (digits a text scan
+// would see), jsonb's version byte, \uXXXX escapes of JSON text, and the hex
+// output of bytea. The caller has scanned the raw bytes.
+func encodedFinds(s *masking.Scanner, oid uint32, format int16, v []byte) bool {
+	if format == 0 {
+		return hexFinds(s, v) || (oid == oidJSON || oid == oidJSONB) && jsonEscapesFind(s, v)
+	}
+	return binaryFinds(s, oid, v, 0)
+}
+
+// binaryFinds is encodedFinds for a value in binary format whose raw bytes
+// were scanned.
+func binaryFinds(s *masking.Scanner, oid uint32, v []byte, depth int) bool {
+	var buf [20]byte
+	switch oid {
+	case oidInt2:
+		return len(v) == 2 && s.Finds(strconv.AppendInt(buf[:0], int64(int16(binary.BigEndian.Uint16(v))), 10))
+	case oidInt4:
+		return len(v) == 4 && s.Finds(strconv.AppendInt(buf[:0], int64(int32(binary.BigEndian.Uint32(v))), 10))
+	case oidInt8:
+		return len(v) == 8 && s.Finds(strconv.AppendInt(buf[:0], int64(binary.BigEndian.Uint64(v)), 10))
+	case oidNumeric:
+		t, ok := numericText(v)
+		return ok && s.Finds([]byte(t))
+	case oidJSONB:
+		return len(v) > 0 && (s.Finds(v[1:]) || jsonEscapesFind(s, v[1:]))
+	case oidJSON:
+		return jsonEscapesFind(s, v)
+	}
+	if textLike(oid) || oid == oidBytea || depth >= maxEncDepth {
+		return false // the raw bytes are the value
+	}
+	// Another type: an array or a record when its framing parses exactly;
+	// each element is then scanned alone, raw and decoded.
+	elems, ok := binaryArray(v)
+	if !ok {
+		elems, ok = binaryRecord(v)
+	}
+	if !ok {
+		return false
+	}
+	for _, e := range elems {
+		if e.v != nil && (s.Finds(e.v) || binaryFinds(s, e.oid, e.v, depth+1)) {
+			return true
+		}
+	}
+	return false
+}
+
+type binElem struct {
+	oid uint32
+	v   []byte // nil: NULL
+}
+
+// binaryArray splits an array in binary format: ndim, flags, element type,
+// ndim (size, lower bound) pairs, then length-prefixed elements. ok is false
+// unless the framing consumes v exactly.
+func binaryArray(v []byte) ([]binElem, bool) {
+	if len(v) < 12 {
+		return nil, false
+	}
+	ndim := binary.BigEndian.Uint32(v)
+	flags := binary.BigEndian.Uint32(v[4:])
+	elem := binary.BigEndian.Uint32(v[8:])
+	if ndim > 6 || flags > 1 {
+		return nil, false
+	}
+	p := 12
+	n := 1
+	for range ndim {
+		if len(v) < p+8 {
+			return nil, false
+		}
+		size := int(int32(binary.BigEndian.Uint32(v[p:])))
+		if size < 0 || size > len(v) {
+			return nil, false
+		}
+		n *= size
+		if n > len(v) {
+			return nil, false
+		}
+		p += 8
+	}
+	if ndim == 0 {
+		n = 0
+	}
+	out := make([]binElem, 0, n)
+	for range n {
+		e, q, ok := lengthPrefixed(v, p)
+		if !ok {
+			return nil, false
+		}
+		out = append(out, binElem{elem, e})
+		p = q
+	}
+	return out, p == len(v)
+}
+
+// binaryRecord splits a record in binary format: a field count, then for
+// each field its type OID and a length-prefixed value.
+func binaryRecord(v []byte) ([]binElem, bool) {
+	if len(v) < 4 {
+		return nil, false
+	}
+	n := int(int32(binary.BigEndian.Uint32(v)))
+	if n < 0 || n > len(v) {
+		return nil, false
+	}
+	p := 4
+	out := make([]binElem, 0, n)
+	for range n {
+		if len(v) < p+4 {
+			return nil, false
+		}
+		oid := binary.BigEndian.Uint32(v[p:])
+		e, q, ok := lengthPrefixed(v, p+4)
+		if !ok {
+			return nil, false
+		}
+		out = append(out, binElem{oid, e})
+		p = q
+	}
+	return out, p == len(v)
+}
+
+func lengthPrefixed(v []byte, p int) (elem []byte, next int, ok bool) {
+	if len(v) < p+4 {
+		return nil, 0, false
+	}
+	l := int(int32(binary.BigEndian.Uint32(v[p:])))
+	p += 4
+	if l == -1 {
+		return nil, p, true
+	}
+	if l < 0 || l > len(v)-p {
+		return nil, 0, false
+	}
+	return v[p : p+l : p+l], p + l, true
+}
+
+// numericText renders a numeric in binary format (ndigits, weight, sign,
+// dscale, base-10000 digits) as decimal text.
+func numericText(v []byte) (string, bool) {
+	if len(v) < 8 {
+		return "", false
+	}
+	nd := int(int16(binary.BigEndian.Uint16(v)))
+	weight := int(int16(binary.BigEndian.Uint16(v[2:])))
+	sign := binary.BigEndian.Uint16(v[4:])
+	if nd < 0 || len(v) != 8+2*nd || sign > 0x4000 && sign != 0xC000 && sign != 0xD000 && sign != 0xF000 {
+		return "", false
+	}
+	digit := func(i int) int {
+		if i < 0 || i >= nd {
+			return 0
+		}
+		return int(binary.BigEndian.Uint16(v[8+2*i:]))
+	}
+	var b strings.Builder
+	if sign == 0x4000 {
+		b.WriteByte('-')
+	}
+	if weight < 0 {
+		b.WriteByte('0')
+	}
+	for i := 0; i <= weight; i++ {
+		d := strconv.Itoa(digit(i))
+		if i > 0 {
+			b.WriteString(strings.Repeat("0", 4-len(d)))
+		}
+		b.WriteString(d)
+	}
+	if nd > weight+1 {
+		b.WriteByte('.')
+		for i := weight + 1; i < nd; i++ {
+			d := strconv.Itoa(digit(i))
+			b.WriteString(strings.Repeat("0", 4-len(d)))
+			b.WriteString(d)
+		}
+	}
+	return b.String(), true
+}
+
+// hexFinds scans the bytes of every \x hex run of text: bytea's output,
+// alone or inside an array or a record.
+func hexFinds(s *masking.Scanner, v []byte) bool {
+	for {
+		i := bytes.Index(v, []byte(`\x`))
+		if i < 0 {
+			return false
+		}
+		v = v[i+2:]
+		j := 0
+		for j < len(v) && isHex(v[j]) {
+			j++
+		}
+		b := make([]byte, j/2)
+		if _, err := hex.Decode(b, v[:j&^1]); err == nil && len(b) > 0 && s.Finds(b) {
+			return true
+		}
+		v = v[j:]
+	}
+}
+
+// jsonEscapesFind scans JSON text with its \uXXXX escapes of ASCII
+// characters decoded ("\u0034111..." is "4111...").
+func jsonEscapesFind(s *masking.Scanner, v []byte) bool {
+	i := bytes.Index(v, []byte(`\u`))
+	if i < 0 {
+		return false
+	}
+	out := make([]byte, 0, len(v))
+	out = append(out, v[:i]...)
+	for ; i < len(v); i++ {
+		if v[i] == '\\' && i+5 < len(v) && v[i+1] == 'u' {
+			if c, err := strconv.ParseUint(string(v[i+2:i+6]), 16, 16); err == nil && c < 0x80 {
+				out = append(out, byte(c))
+				i += 5
+				continue
+			}
+		}
+		if v[i] == '\\' && i+1 < len(v) {
+			out = append(out, v[i], v[i+1])
+			i++
+			continue
+		}
+		out = append(out, v[i])
+	}
+	return s.Finds(out)
+}

@@ -139,14 +139,11 @@ func (c *catalog) shadowing(conn *model.Connection) (*shadowSet, error) {
 	if sh != nil && time.Since(sh.at) <= CatalogTTL {
 		return sh, nil
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ctx, cancel := context.WithTimeout(c.srv.ctx, HandshakeTimeout)
-	defer cancel()
-	pc, err := c.conn(ctx, conn)
+	ctx, pc, end, err := c.begin(conn)
 	if err != nil {
 		return nil, err
 	}
+	defer end()
 	res := pc.ExecParams(ctx, shadowQuery, [][]byte{[]byte(PinnedSearchPath)}, []uint32{25}, nil, nil).Read()
 	if res.Err != nil {
 		c.drop(ctx, conn.Name)
@@ -211,14 +208,11 @@ func (c *catalog) relation(conn *model.Connection, table string) (*namedRel, err
 	if !ok {
 		return nil, fmt.Errorf("looking up relation %s: not a schema-qualified name", table)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ctx, cancel := context.WithTimeout(c.srv.ctx, HandshakeTimeout)
-	defer cancel()
-	pc, err := c.conn(ctx, conn)
+	ctx, pc, end, err := c.begin(conn)
 	if err != nil {
 		return nil, err
 	}
+	defer end()
 	res := pc.ExecParams(ctx, relationQuery, [][]byte{[]byte(schema), []byte(name)}, []uint32{25, 25}, nil, nil).Read()
 	if res.Err != nil {
 		c.drop(ctx, conn.Name)
@@ -258,6 +252,22 @@ func (c *catalog) relation(conn *model.Connection, table string) (*namedRel, err
 	return r, nil
 }
 
+// begin takes the lookup lock and the catalog connection of conn, under a
+// lookup deadline; the caller calls end when its queries are done.
+func (c *catalog) begin(conn *model.Connection) (ctx context.Context, pc *pgconn.PgConn, end func(), err error) {
+	c.mu.Lock()
+	ctx, cancel := context.WithTimeout(c.srv.ctx, HandshakeTimeout)
+	end = func() {
+		cancel()
+		c.mu.Unlock()
+	}
+	if pc, err = c.conn(ctx, conn); err != nil {
+		end()
+		return nil, nil, nil, err
+	}
+	return ctx, pc, end, nil
+}
+
 // conn returns the catalog connection of conn, connecting when needed.
 // Called with mu held.
 func (c *catalog) conn(ctx context.Context, conn *model.Connection) (*pgconn.PgConn, error) {
@@ -285,14 +295,11 @@ func (c *catalog) drop(ctx context.Context, name string) {
 }
 
 func (c *catalog) lookup(conn *model.Connection, oid uint32) (*relInfo, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ctx, cancel := context.WithTimeout(c.srv.ctx, HandshakeTimeout)
-	defer cancel()
-	pc, err := c.conn(ctx, conn)
+	ctx, pc, end, err := c.begin(conn)
 	if err != nil {
 		return nil, err
 	}
+	defer end()
 	res := pc.ExecParams(ctx, catalogQuery, [][]byte{[]byte(strconv.FormatUint(uint64(oid), 10))}, []uint32{26}, nil, nil).Read()
 	if res.Err != nil {
 		c.drop(ctx, conn.Name)

@@ -96,9 +96,10 @@ func (ss *session) authenticate(ctx context.Context, a *admitted) error {
 		err = errors.New("token does not prove this agent")
 	}
 	if err != nil {
-		srv.cfg.Logger.Info("postgres authentication failed", "agent", agent, "connection", conn, "remote", a.conn.RemoteAddr().String(), "err", err)
+		reason, claimed := withoutToken(err.Error(), pw.Password), claimedName(agent)
+		srv.cfg.Logger.Info("postgres authentication failed", "agent", claimed, "connection", conn, "remote", a.conn.RemoteAddr().String(), "err", reason)
 		if ar, ok := srv.cfg.Recorder.(authFailureRecorder); ok {
-			ar.AuthFailed(ctx, AuthFailure{Agent: agent, Connection: conn, RemoteAddr: a.conn.RemoteAddr().String(), Reason: err.Error()})
+			ar.AuthFailed(ctx, AuthFailure{Agent: claimed, Connection: conn, RemoteAddr: a.conn.RemoteAddr().String(), Reason: reason})
 		}
 		return ss.refuse(fatal(CodeInvalidPassword, fmt.Sprintf("password authentication failed for user %q", agent)))
 	}
@@ -129,6 +130,45 @@ func (ss *session) authenticate(ctx context.Context, a *admitted) error {
 	}
 	return nil
 }
+
+// withoutToken removes the presented token, and each of its dot-separated
+// parts long enough to be secret (a JWT's signature, say), from an
+// authenticator's error before it is logged or recorded: a verifier may
+// quote what it rejected.
+func withoutToken(reason, token string) string {
+	if token == "" {
+		return reason
+	}
+	reason = strings.ReplaceAll(reason, token, "[token]")
+	for _, part := range strings.Split(token, ".") {
+		if len(part) >= minSecretPart {
+			reason = strings.ReplaceAll(reason, part, "[token part]")
+		}
+	}
+	return reason
+}
+
+// claimedName is the agent name a failed authentication logs and records:
+// the user name the client sent when it can be an agent's (the policy
+// language's names: a letter or underscore, then letters, digits, '_' and
+// '-', at most 128 characters; never a dot), else a placeholder, so that a
+// token sent as the user name by mistake is never written down.
+func claimedName(agent string) string {
+	ok := len(agent) > 0 && len(agent) <= 128
+	for i := 0; ok && i < len(agent); i++ {
+		c := agent[i]
+		letter := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '_'
+		ok = letter || i > 0 && ('0' <= c && c <= '9' || c == '-')
+	}
+	if ok {
+		return agent
+	}
+	return fmt.Sprintf("[not an agent name: %d bytes]", len(agent))
+}
+
+// minSecretPart is the shortest token part withoutToken removes on its own;
+// a shorter part would be cut out of ordinary words of the message.
+const minSecretPart = 16
 
 // refuse sends e and returns it as an error.
 func (ss *session) refuse(e *pgproto3.ErrorResponse) error {

@@ -1,10 +1,13 @@
 package pgproxy
 
 import (
+	"net"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/mandatehq/mandate/model"
 )
 
 // Exports for external tests (package pgproxy_test), which may import
@@ -32,3 +35,34 @@ func (e *env) BadTokenDSN() string {
 }
 
 func WaitFor(t testing.TB, what string, cond func() bool) { waitFor(t, what, cond) }
+
+// NewTestEnvConfig is NewTestEnv with the server config adjusted by f
+// (logger, authenticator, secret lookups).
+func NewTestEnvConfig(t testing.TB, rec Recorder, f func(*Config)) *TestEnv {
+	return newEnv(t, func(c *Config) { c.Recorder = rec; f(c) })
+}
+
+// AddConnection adds (or replaces) a policy connection.
+func (e *env) AddConnection(c *model.Connection) {
+	e.policy.set(func(p *testPolicy) { p.conns[c.Name] = c })
+}
+
+// Mask makes statements on table apply masking "pii", which redacts columns.
+func (e *env) Mask(table string, columns ...string) {
+	e.policy.set(func(p *testPolicy) {
+		p.masked[table] = true
+		m := &model.Masking{Name: "pii"}
+		for _, c := range columns {
+			m.Columns = append(m.Columns, &model.ColumnRule{Column: table + "." + c, Method: "redact"})
+		}
+		p.maskings["pii"] = m
+	})
+}
+
+// DSN is a connection string to the gateway for agent on connection conn
+// with token as the password.
+func (e *env) DSN(agent, conn, token string) string {
+	host, port, _ := net.SplitHostPort(e.addr)
+	return "host=" + host + " port=" + port + " dbname=" + conn + " user=" + agent +
+		" password=" + token + " sslmode=require connect_timeout=20"
+}

@@ -153,6 +153,12 @@ func (a *pgAuth) Authenticate(ctx context.Context, req pgproxy.AuthRequest) (*pg
 		return nil, fmt.Errorf("the token proves agent %q, not %q", agent.Name, req.Agent)
 	}
 	p := &pgproxy.Principal{Agent: agent.Name, Issuer: c.Issuer, Subject: c.Subject}
+	// No session outlives the token that opened it, nor the agent's
+	// session limit (max_session of its roles).
+	p.Expires = time.Now().Add(identity.MaxSession(pol, agent))
+	if !c.Expiry.IsZero() && c.Expiry.Before(p.Expires) {
+		p.Expires = c.Expiry
+	}
 	if s := c.Session; s != nil {
 		// A session token: record the identity it was exchanged for.
 		p.Issuer, p.Subject = s.OriginalIssuer, s.OriginalSubject

@@ -166,3 +166,26 @@ func TestPostgresRevocationOnOpenConnection(t *testing.T) {
 		t.Errorf("recorder events written = %q, want some", m)
 	}
 }
+
+// TestPostgresSessionEndsWithItsToken: a session opened with a token that
+// expires ends then, even while it is open and idle.
+func TestPostgresSessionEndsWithItsToken(t *testing.T) {
+	g, _, table, _, _, is := pgGateway(t)
+	ctx := context.Background()
+	tok := is.token(t, "agent:a", "mandate", 2*time.Second)
+	c, err := pgx.Connect(ctx, fmt.Sprintf("postgres://a:%s@%s/app?sslmode=require", tok, g.PostgresAddr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	var id int
+	if err := c.QueryRow(ctx, "SELECT id FROM public."+table).Scan(&id); err != nil {
+		t.Fatalf("before the token expires: %v", err)
+	}
+	time.Sleep(3500 * time.Millisecond)
+	err = c.QueryRow(ctx, "SELECT id FROM public."+table).Scan(&id)
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != "08006" || pe.Severity != "FATAL" || !strings.Contains(pe.Message, "expired") {
+		t.Fatalf("after the token expired: %v, want FATAL 08006 saying the session expired", err)
+	}
+}

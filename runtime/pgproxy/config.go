@@ -39,6 +39,9 @@ type Principal struct {
 	Subject string
 	// Approvals are approved requests bound to this session's token.
 	Approvals []model.ActiveApproval
+	// Expires ends the session: no session outlives the token that opened
+	// it or the agent's session limit. Zero: no limit.
+	Expires time.Time
 }
 
 // Policy is the active bundle as the proxy sees it. The proxy never caches

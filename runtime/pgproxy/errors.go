@@ -20,6 +20,7 @@ const (
 	CodeCannotConnectNow      = "57P03" // upstream unreachable, no slot
 	CodeInvalidParameterValue = "22023" // refused startup parameter
 	CodeAdminShutdown         = "57P01" // gateway shutting down
+	CodeSessionExpired        = "08006" // the session outlived its token or max_session
 )
 
 // deniedSQL replaces a denied statement upstream: it fails in the raw

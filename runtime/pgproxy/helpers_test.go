@@ -108,11 +108,22 @@ func (p *testPolicy) set(f func(p *testPolicy)) {
 // testAuth accepts the token "tok-" + agent.
 type testAuth struct{}
 
+// Authenticate accepts "tok-AGENT", and "tok-AGENT@DURATION" for a session
+// that expires after DURATION.
 func (testAuth) Authenticate(_ context.Context, r AuthRequest) (*Principal, error) {
-	if r.Token != "tok-"+r.Agent {
+	tok, ttl, hasTTL := strings.Cut(r.Token, "@")
+	if tok != "tok-"+r.Agent {
 		return nil, errors.New("bad token")
 	}
-	return &Principal{Agent: r.Agent, Subject: "sub-" + r.Agent}, nil
+	p := &Principal{Agent: r.Agent, Subject: "sub-" + r.Agent}
+	if hasTTL {
+		d, err := time.ParseDuration(ttl)
+		if err != nil {
+			return nil, err
+		}
+		p.Expires = time.Now().Add(d)
+	}
+	return p, nil
 }
 
 // memRecorder keeps every event.

@@ -116,6 +116,13 @@ func (s *Server) serveConn(raw net.Conn) {
 		return
 	}
 	_ = raw.SetDeadline(time.Time{})
+	if exp := ss.principal.Expires; !exp.IsZero() {
+		t := time.AfterFunc(time.Until(exp), func() {
+			ss.terminate("session expired", fatal(CodeSessionExpired,
+				"terminating connection: the session expired at "+exp.UTC().Format(time.RFC3339)+" (token expiry or the role's max_session); reconnect with a new token"))
+		})
+		defer t.Stop()
+	}
 	ss.forward()
 }
 
@@ -191,11 +198,17 @@ func (ss *session) closeConns() {
 
 // shutdown ends the session from outside (Server.Close).
 func (ss *session) shutdown(reason string) {
+	ss.terminate(reason, fatal(CodeAdminShutdown, "terminating connection: the mandate gateway is shutting down"))
+}
+
+// terminate ends the session from any goroutine: it records reason, tells
+// the client e (a FATAL error) and closes both connections.
+func (ss *session) terminate(reason string, e *pgproto3.ErrorResponse) {
 	ss.setReason(reason)
 	ss.closing.Store(true)
 	ss.cwMu.Lock()
 	_ = ss.client.SetWriteDeadline(time.Now().Add(time.Second))
-	ss.be.Send(fatal(CodeAdminShutdown, "terminating connection: the mandate gateway is shutting down"))
+	ss.be.Send(e)
 	_ = ss.be.Flush()
 	ss.cwMu.Unlock()
 	ss.closeConns()

@@ -55,6 +55,9 @@ type Recorder struct {
 	nextSeq     uint64
 	lastT       int64
 	closed      bool
+	// lingering is set while the writer lets async events gather: only a
+	// full batch or a waiting caller needs to wake it then.
+	lingering bool
 
 	unhealthy atomic.Pointer[error]
 
@@ -226,10 +229,13 @@ func (r *Recorder) enqueue(ctx context.Context, sessionID, agent string, ev *Eve
 	if wait {
 		r.pendingSync++
 	}
+	signal := !r.lingering || wait || len(r.pending) >= r.cfg.MaxBatch
 	r.mu.Unlock()
-	select {
-	case r.wake <- struct{}{}:
-	default:
+	if signal {
+		select {
+		case r.wake <- struct{}{}:
+		default:
+		}
 	}
 	if !wait {
 		return ack, nil

@@ -124,15 +124,23 @@ func (r *Recorder) writer() {
 	r.flush(true)
 }
 
-// linger lets async events gather for up to FlushInterval/10 so that a
-// commit carries many of them; it returns early when a batch is full or a
-// caller waits for durability, and reports whether Close was called.
+// linger lets async events gather for up to lingerFraction of
+// FlushInterval so that a commit carries many of them; it returns early
+// when a batch is full or a caller waits for durability, and reports
+// whether Close was called. Events queued meanwhile do not wake it
+// (enqueue checks lingering), which spares a wakeup per event.
 func (r *Recorder) linger() bool {
-	t := time.NewTimer(r.cfg.FlushInterval / 10)
+	t := time.NewTimer(r.cfg.FlushInterval / lingerDivisor)
 	defer t.Stop()
+	defer func() {
+		r.mu.Lock()
+		r.lingering = false
+		r.mu.Unlock()
+	}()
 	for {
 		r.mu.Lock()
 		done := len(r.pending) == 0 || len(r.pending) >= r.cfg.MaxBatch || r.pendingSync > 0
+		r.lingering = !done
 		r.mu.Unlock()
 		if done {
 			return false
@@ -146,6 +154,9 @@ func (r *Recorder) linger() bool {
 		}
 	}
 }
+
+// lingerDivisor: async events gather for FlushInterval/lingerDivisor.
+const lingerDivisor = 4
 
 // maxGather caps how long gather waits for more sync events.
 const maxGather = time.Millisecond

@@ -87,8 +87,10 @@ func openSQLite(ctx context.Context, path string, sync bool) (Store, error) {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "cache_size(-65536)")
+	q.Add("_pragma", "cache_size(-8192)")
 	q.Add("_pragma", "wal_autocheckpoint(10000)")
+	// Statement journals (each multi-row INSERT keeps one) stay in memory.
+	q.Add("_pragma", "temp_store(MEMORY)")
 	q.Add("_pragma", "synchronous("+syncMode+")")
 	q.Add("_txlock", "immediate")
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())

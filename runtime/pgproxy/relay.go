@@ -159,6 +159,10 @@ func (ss *session) handleUpstream(msg pgproto3.BackendMessage) (pgproto3.Backend
 				ss.complete(o, r, "", "")
 			}
 		}
+		if m.TxStatus == 'I' {
+			ss.track.idle(ss.upFailed)
+		}
+		ss.upFailed = false
 	case *pgproto3.NoticeResponse:
 		return ss.maskNotice(o, m), true
 	case *pgproto3.CopyInResponse:
@@ -238,6 +242,7 @@ func (ss *session) onUpstreamError(o *op, m *pgproto3.ErrorResponse) pgproto3.Ba
 	if sev == "FATAL" || sev == "PANIC" {
 		ss.fatalSent = true
 	}
+	ss.upFailed = true
 	var out *pgproto3.ErrorResponse
 	switch {
 	case o != nil && o.deny != nil && !ss.fatalSent:
@@ -305,6 +310,7 @@ func (ss *session) complete(o *op, r *stmtRun, tag, errMsg string) {
 	r.rec.Result.Tag = tag
 	r.rec.Result.Error = errMsg
 	if r.effect != nil {
+		r.effect.commit = tag == "COMMIT"
 		ss.track.settle(r.effect, tag != "" && errMsg == "")
 	}
 	if !o.start.IsZero() {

@@ -23,9 +23,16 @@ const maxGoneNames = 1024
 // lookup before the answer sees every outcome at once: all the objects the
 // name may hold, which the caller decides against together (fail closed).
 //
-// Cursors are forgotten when a COMMIT or ROLLBACK (also ROLLBACK TO
-// SAVEPOINT) completes, as the gateway cannot tell which of them survive;
-// FETCH from a forgotten cursor is refused (42501).
+// Cursors follow the server's transactions. A COMMIT that commits ends
+// every cursor but those declared WITH HOLD; a transaction that rolls back
+// (ROLLBACK, ROLLBACK TO SAVEPOINT, a COMMIT of a failed transaction, an
+// implicit transaction with an error) also ends the WITH HOLD cursors it
+// declared, while those of earlier committed transactions live on; and no
+// cursor but a committed WITH HOLD one exists once the server reports the
+// session idle (ReadyForQuery 'I'). The gateway does not follow
+// savepoints: after ROLLBACK TO SAVEPOINT it forgets the cursors of the
+// transaction in progress, and FETCH from a forgotten cursor is refused
+// (42501) rather than answered as missing, since it may still exist.
 //
 // Ownership: mu guards every field; the client loop calls add and lookup,
 // the relay settle.
@@ -46,7 +53,13 @@ type objectSet struct {
 type sqlObject struct {
 	an    *pgsql.Analyzed
 	masks *maskSet
+	// fresh marks a cursor declared in the transaction in progress: a
+	// rollback ends it even WITH HOLD.
+	fresh bool
 }
+
+// outlives reports whether a cursor may survive its transaction's end.
+func (o *sqlObject) outlives() bool { return o.an.Hold }
 
 type effectKind uint8
 
@@ -55,7 +68,7 @@ const (
 	effDeallocate                       // DEALLOCATE name or ALL
 	effDeclare                          // DECLARE name CURSOR
 	effClose                            // CLOSE name or ALL
-	effTxEnd                            // COMMIT, ROLLBACK: cursors are forgotten
+	effTxEnd                            // COMMIT, ROLLBACK: cursors end (see sqlTracker)
 )
 
 // sqlEffect is what one statement does to the tracked objects once the
@@ -64,6 +77,11 @@ type sqlEffect struct {
 	kind effectKind
 	name string     // "" with effDeallocate, effClose: ALL
 	obj  *sqlObject // effPrepare, effDeclare
+	// commit is set for an effTxEnd whose statement completed as COMMIT
+	// (a COMMIT of a failed transaction completes as ROLLBACK).
+	commit bool
+	// savepoint marks the effTxEnd of ROLLBACK TO SAVEPOINT.
+	savepoint bool
 }
 
 func (e *sqlEffect) cursor() bool { return e.kind >= effDeclare }
@@ -80,7 +98,7 @@ func effectOf(an *pgsql.Analyzed, ms *maskSet) *sqlEffect {
 	case "CLOSE CURSOR":
 		return &sqlEffect{kind: effClose, name: an.Name}
 	case "COMMIT", "ROLLBACK":
-		return &sqlEffect{kind: effTxEnd}
+		return &sqlEffect{kind: effTxEnd, savepoint: an.ToSavepoint}
 	}
 	return nil
 }
@@ -123,7 +141,8 @@ func (t *sqlTracker) lookup(cursor bool, name string, local []*sqlEffect) (cands
 					gone = true
 				}
 			case effTxEnd:
-				cands = nil
+				// Only a WITH HOLD cursor may survive it.
+				cands = slices.DeleteFunc(cands, func(o *sqlObject) bool { return !o.outlives() })
 			}
 		}
 	}
@@ -150,6 +169,7 @@ func (t *sqlTracker) settle(e *sqlEffect, ok bool) {
 		if set.live == nil {
 			set.live = map[string]*sqlObject{}
 		}
+		e.obj.fresh = e.kind == effDeclare
 		set.live[e.name] = e.obj
 		delete(set.gone, e.name)
 	case effDeallocate, effClose:
@@ -163,8 +183,34 @@ func (t *sqlTracker) settle(e *sqlEffect, ok bool) {
 		}
 		clear(set.live)
 	case effTxEnd:
-		clear(set.live)
+		t.endCursors(e.commit, !e.savepoint)
 	}
+}
+
+// endCursors ends the cursors a transaction's end ends: all but WITH HOLD
+// ones, and with a rollback also the WITH HOLD ones it declared. With
+// known they are recorded as dropped, else only forgotten.
+func (t *sqlTracker) endCursors(commit, known bool) {
+	for name, o := range t.cursors.live {
+		switch {
+		case !o.outlives(), o.fresh && !commit:
+			delete(t.cursors.live, name)
+			if known {
+				t.cursors.drop(name)
+			}
+		case commit:
+			o.fresh = false
+		}
+	}
+}
+
+// idle is called when the server reports the session idle (ReadyForQuery
+// 'I'): a transaction ended there, explicitly or implicitly, and it
+// committed unless failed (an error since the last ReadyForQuery).
+func (t *sqlTracker) idle(failed bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.endCursors(!failed, true)
 }
 
 func (s *objectSet) drop(name string) {

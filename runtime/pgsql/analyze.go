@@ -93,6 +93,11 @@ type Analyzed struct {
 	// Name is the prepared statement name of PREPARE, EXECUTE and
 	// DEALLOCATE, or the cursor name of DECLARE, FETCH, MOVE and CLOSE.
 	Name string
+	// Hold is set for DECLARE ... WITH HOLD: the cursor outlives the
+	// transaction that declares it, if that transaction commits.
+	Hold bool
+	// ToSavepoint is set for ROLLBACK TO SAVEPOINT (tagged ROLLBACK).
+	ToSavepoint bool
 	// DecisionKey identifies everything the policy decides on (the
 	// Statement without its Fingerprint) plus ReadWrite: key a policy
 	// decision cache by it. The Fingerprint alone is not enough, as

@@ -82,6 +82,7 @@ func (a *analyzer) classify(n *pg_query.Node, an *Analyzed) string {
 		return "DEALLOCATE"
 	case *pg_query.Node_DeclareCursorStmt:
 		an.Name = x.DeclareCursorStmt.Portalname
+		an.Hold = x.DeclareCursorStmt.Options&cursorOptHold != 0
 		a.classify(x.DeclareCursorStmt.Query, an)
 		return "DECLARE CURSOR"
 	case *pg_query.Node_FetchStmt:
@@ -302,3 +303,6 @@ var ddlTags = map[string]string{
 	"CreateEventTrigStmt":   "CREATE EVENT TRIGGER",
 	"AlterEventTrigStmt":    "ALTER EVENT TRIGGER",
 }
+
+// cursorOptHold is PostgreSQL's CURSOR_OPT_HOLD (DECLARE ... WITH HOLD).
+const cursorOptHold = 0x0020

@@ -72,6 +72,7 @@ func (a *analyzer) transactionStmt(t *pg_query.TransactionStmt, an *Analyzed) st
 	case pg_query.TransactionStmtKind_TRANS_STMT_RELEASE:
 		return "RELEASE"
 	case pg_query.TransactionStmtKind_TRANS_STMT_ROLLBACK_TO:
+		an.ToSavepoint = true
 		return "ROLLBACK"
 	case pg_query.TransactionStmtKind_TRANS_STMT_PREPARE:
 		a.forbid("two-phase commit (PREPARE TRANSACTION) is not supported through the gateway")

@@ -50,6 +50,16 @@ func (ss *session) dial(ctx context.Context) error {
 		pc.Close(ctx)
 		return fmt.Errorf("taking over upstream connection: %w", err)
 	}
+	if enc := hc.ParameterStatuses["server_encoding"]; enc != "UTF8" {
+		// The analyzer folds and truncates identifiers as PostgreSQL does
+		// in UTF8; a single-byte server encoding folds other letters too,
+		// so a name could mean another column to the server than to the
+		// analysis (a masking bypass). Fail closed.
+		hc.Conn.Close()
+		srv.cfg.Logger.Warn("postgres upstream database is not UTF8; refusing sessions", "connection", ss.conn.Name, "server_encoding", enc)
+		return ss.refuse(fatal(CodeFeatureNotSupported, fmt.Sprintf(
+			"the database of connection %q uses server encoding %s; the mandate gateway serves only UTF8 databases", ss.conn.Name, enc)))
+	}
 	ss.up = hc.Conn
 	ss.fe = hc.Frontend
 	ss.upCancel = upstreamCancel{addr: hc.Conn.RemoteAddr(), tls: hc.TLSConfig, pid: hc.PID, secret: hc.SecretKey}

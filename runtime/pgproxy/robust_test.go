@@ -261,3 +261,32 @@ func TestRecorderFailClosed(t *testing.T) {
 		}
 	}
 }
+
+// A database whose server encoding is not UTF8 folds identifiers the
+// analyzer does not (single-byte encodings lower-case non-ASCII letters
+// too): the gateway refuses its sessions with 0A000 and says why.
+func TestNonUTF8DatabaseRefused(t *testing.T) {
+	e := newEnv(t)
+	db := "pgproxy_latin1_" + randHex(4)
+	admin(t, "CREATE DATABASE "+db+" ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0")
+	t.Cleanup(func() { admin(t, "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)") })
+	e.policy.set(func(p *testPolicy) {
+		p.conns["latin"] = &model.Connection{Name: "latin", Type: "postgres", Address: "127.0.0.1:5432",
+			Database: db, Credential: model.Credential{Username: "postgres"}, TLSMode: "prefer"}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := pgconn.Connect(ctx, strings.Replace(e.dsn("agent1", "require"), "dbname=testdb", "dbname=latin", 1))
+	if err == nil {
+		c.Close(ctx)
+		t.Fatal("a LATIN1 database was served")
+	}
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != CodeFeatureNotSupported || !containsAll(pe.Message, "LATIN1", "only UTF8") {
+		t.Fatalf("connecting to a LATIN1 database: %v, want 0A000 naming the encoding", err)
+	}
+	// The gateway goes on serving UTF8 databases.
+	if _, err := e.connect(t, "require").Exec(ctx, "SELECT 1"); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -71,7 +71,7 @@ type session struct {
 
 	// relay
 	fatalSent bool
-	upFailed  bool // an ErrorResponse since the last ReadyForQuery
+	upFailed  bool     // an ErrorResponse since the last ReadyForQuery
 	lastMasks *maskSet // masking of the latest masked result, for notices
 
 	// completed are runs whose result the relay records after its next

@@ -22,10 +22,26 @@ func classifyFunction(nameParts []*pg_query.Node) (string, bool) {
 	if i := strings.LastIndexByte(name, '.'); i >= 0 && len(nameParts) > 1 {
 		schema, bare = name[:i], name[i+1:]
 	}
+	if schema == "information_schema" {
+		return name, infoSchemaHelpers[bare]
+	}
 	if schema != "" && schema != "pg_catalog" {
 		return name, false
 	}
 	return name, safeFunctions[bare]
+}
+
+// infoSchemaHelpers are the SQL functions PostgreSQL itself defines in
+// information_schema (owned by the bootstrap superuser): pure expressions
+// over their arguments and catalog facts, which drivers call for metadata
+// (pgjdbc's getPrimaryKeys and getIndexInfo use _pg_expandarray). They
+// must be written schema-qualified, as information_schema is not on the
+// pinned search path.
+var infoSchemaHelpers = map[string]bool{
+	"_pg_expandarray": true, "_pg_index_position": true, "_pg_keysequal": true,
+	"_pg_truetypid": true, "_pg_truetypmod": true, "_pg_char_max_length": true,
+	"_pg_char_octet_length": true, "_pg_numeric_precision": true, "_pg_numeric_precision_radix": true,
+	"_pg_numeric_scale": true, "_pg_datetime_precision": true, "_pg_interval_type": true,
 }
 
 // safeFunctions is the built-in safe set. Deliberately absent (so a grant
@@ -94,7 +110,8 @@ var safeFunctions = func() map[string]bool {
 		pg_is_other_temp_schema pg_get_keywords pg_get_viewdef pg_get_constraintdef pg_get_indexdef
 		pg_get_expr pg_get_userbyid pg_get_functiondef pg_get_function_arguments
 		pg_get_function_identity_arguments pg_get_function_result pg_get_triggerdef pg_get_ruledef
-		pg_get_serial_sequence pg_get_statisticsobjdef pg_get_partkeydef pg_get_partition_constraintdef
+		pg_get_serial_sequence pg_get_statisticsobjdef pg_get_statisticsobjdef_columns
+		pg_get_statisticsobjdef_expressions pg_relation_is_publishable pg_get_partkeydef pg_get_partition_constraintdef
 		pg_table_is_visible pg_type_is_visible pg_function_is_visible pg_collation_for
 		obj_description col_description shobj_description has_table_privilege has_column_privilege
 		has_any_column_privilege has_schema_privilege has_database_privilege has_function_privilege

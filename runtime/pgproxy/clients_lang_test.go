@@ -102,6 +102,7 @@ func TestPsycopg(t *testing.T) {
 				"check5 named 1,one;2,two;3,three",
 				"check5 named-masked Ann,[REDACTED]",
 				"check5 named-denied 42501",
+				"check5 held-after-commit Ann,[REDACTED]",
 				"check5 executemany 3",
 				"check5 inserted 10,ten,true;11,eleven,false;12,NULL,NULL",
 				"check5 rolledback 3",

@@ -96,6 +96,15 @@ except psycopg2.Error as e:
     out("check5 named-denied", e.pgcode)
 conn.rollback()
 
+# 5c. A WITH HOLD named cursor outlives its transaction's commit, masked
+# still: psycopg2 declares it WITH HOLD and fetches after conn.commit().
+held = conn.cursor(name="pgproxy_held", withhold=True)
+held.execute("SELECT name, ssn FROM " + masked)
+conn.commit()
+out("check5 held-after-commit", rows(held.fetchall()))
+held.close()
+conn.commit()
+
 # 5b. executemany inserts, seen in the transaction, gone after ROLLBACK.
 cur.executemany("INSERT INTO " + allowed + " (id, name, active) VALUES (%s, %s, %s)",
                 [(10, "ten", True), (11, "eleven", False), (12, None, None)])

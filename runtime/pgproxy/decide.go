@@ -310,7 +310,7 @@ func (ss *session) checkFieldNotation(an *pgsql.Analyzed, ms *maskSet) string {
 	// both t.c and t.*, and t.* is masked as the whole row already.
 	check := func(src string, siblings []string) string {
 		rel, col, any, ok := pgsql.SplitSource(src)
-		if !ok || any || ms.source(rel+".*") == nil || slices.Contains(siblings, rel+".*") {
+		if !ok || any || ms.table(rel) == nil || slices.Contains(siblings, rel+".*") {
 			return ""
 		}
 		r, err := ss.srv.catalog.relation(ss.conn, rel)

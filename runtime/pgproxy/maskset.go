@@ -63,7 +63,13 @@ func (ms *maskSet) source(src string) masking.Method {
 	if !strings.HasSuffix(src, ".*") {
 		return ms.column(src)
 	}
-	tbl := strings.ToLower(strings.TrimSuffix(src, ".*"))
+	return ms.table(strings.TrimSuffix(src, ".*"))
+}
+
+// table returns the method of the first rule covering a column of
+// relation rel (schema.table), or nil: what source returns for rel.*.
+func (ms *maskSet) table(rel string) masking.Method {
+	tbl := strings.ToLower(rel)
 	for _, r := range ms.rules {
 		i := strings.LastIndexByte(r.pattern, '.')
 		if i < 0 {

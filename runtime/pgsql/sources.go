@@ -22,6 +22,24 @@ func SplitRelation(rel string) (schema, name string, ok bool) {
 // schema.table.*: any column of the relation may flow in. ok is false for
 // anything but schema.table.column.
 func SplitSource(src string) (rel, col string, any, ok bool) {
+	// Without quotes (the common case) the relation is written as it
+	// came, and the answer is a slice of src.
+	if strings.IndexByte(src, '"') < 0 {
+		i := strings.IndexByte(src, '.')
+		j := strings.LastIndexByte(src, '.')
+		if i > 0 && j > i+1 && j < len(src)-1 && strings.IndexByte(src[i+1:j], '.') < 0 &&
+			strings.IndexByte(src[:j], '*') < 0 {
+			if col = src[j+1:]; col == "*" {
+				return src[:j], "", true, true
+			}
+			return src[:j], col, false, true
+		}
+	}
+	return splitSourceParts(src)
+}
+
+// splitSourceParts is SplitSource for any source, quoted parts included.
+func splitSourceParts(src string) (rel, col string, any, ok bool) {
 	parts, quoted, ok := splitParts(src)
 	if !ok || len(parts) != 3 {
 		return "", "", false, false

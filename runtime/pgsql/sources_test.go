@@ -20,6 +20,8 @@ var splitSourceCases = []struct {
 	{`public.users."*"`, split{"public.users", "*", false, true}},
 	{`public."a.b"."c""d"`, split{`public."a.b"`, `c"d`, false, true}},
 	{"App.Users.Mixed Case", split{"App.Users", "Mixed Case", false, true}},
+	{".t.c", split{}},
+	{"public.t..c", split{}},
 	{"users.ssn", split{}},
 	{"a.b.c.d", split{}},
 	{`public."users.ssn`, split{}},
@@ -36,6 +38,11 @@ func TestSplitSource(t *testing.T) {
 			got.Rel, got.Col, got.Any, got.OK = SplitSource(tc.src)
 			if d := cmp.Diff(tc.want, got); d != "" {
 				t.Errorf("(-want +got):\n%s", d)
+			}
+			var slow split
+			slow.Rel, slow.Col, slow.Any, slow.OK = splitSourceParts(tc.src)
+			if d := cmp.Diff(slow, got); d != "" {
+				t.Errorf("the quote-free fast path differs from the full split (-full +fast):\n%s", d)
 			}
 			if got.OK && !got.Any && ColumnSource(got.Rel, got.Col) != tc.src {
 				t.Errorf("ColumnSource(%q, %q) = %q, want %q", got.Rel, got.Col, ColumnSource(got.Rel, got.Col), tc.src)
@@ -99,8 +106,13 @@ func FuzzSplitSource(f *testing.F) {
 	for _, tc := range splitSourceCases {
 		f.Add(tc.src)
 	}
+	f.Add("public.a*b.c")
+	f.Add("public.t.a*b")
 	f.Fuzz(func(t *testing.T, src string) {
 		rel, col, any, ok := SplitSource(src)
+		if r, c, a, o := splitSourceParts(src); r != rel || c != col || a != any || o != ok {
+			t.Errorf("%q: fast path %q %q %v %v, full split %q %q %v %v", src, rel, col, any, ok, r, c, a, o)
+		}
 		if !ok || any {
 			return
 		}

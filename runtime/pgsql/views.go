@@ -44,8 +44,12 @@ const maxViewDepth = 16
 
 // ExpandViews returns a copy of a whose output lineage and filter columns
 // name, instead of view columns, the columns the views read (through views
-// of views). resolve returns nil for relations that are not views.
+// of views), or a itself when none of them is in a view. resolve returns
+// nil for relations that are not views.
 func (a *Analyzed) ExpandViews(resolve func(table string) *View) *Analyzed {
+	if !a.readsView(resolve) {
+		return a // nothing to expand: spare the copy
+	}
 	r := *a
 	r.Outputs = make([]Lineage, len(a.Outputs))
 	for i, o := range a.Outputs {
@@ -61,6 +65,24 @@ func (a *Analyzed) ExpandViews(resolve func(table string) *View) *Analyzed {
 		r.FilterUnknown = r.FilterUnknown || l.Unknown
 	}
 	return &r
+}
+
+// readsView reports whether a source of an output or a filter column is
+// in a relation that resolve says is a view.
+func (a *Analyzed) readsView(resolve func(table string) *View) bool {
+	for _, o := range a.Outputs {
+		for _, s := range o.Sources {
+			if t, _ := splitColumn(s); resolve(t) != nil {
+				return true
+			}
+		}
+	}
+	for _, f := range a.Statement.FilterColumns {
+		if t, _ := splitColumn(f); resolve(t) != nil {
+			return true
+		}
+	}
+	return false
 }
 
 func expandLineage(l Lineage, resolve func(string) *View, depth int) Lineage {

@@ -2,9 +2,12 @@ package pgproxy
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/mandatehq/mandate/runtime/pgsql"
 )
 
 // Protocol-level names. The gateway gives every named statement and portal
@@ -146,6 +149,68 @@ func missingStatement(name string) string {
 func unsettled(kind, name string) *pgproto3.ErrorResponse {
 	return errorMsg("ERROR", "55000", "mandate: "+kind+` "`+name+`" was created again in a batch the server has not answered yet`,
 		"Read the results of the earlier batch before using the name.")
+}
+
+// protocolDeallocates is protocolDeallocate for a query string of several
+// statements: each DEALLOCATE name that names a protocol-level statement,
+// and no SQL-level one (counting what the statements before it in the
+// string prepare and deallocate), is rewritten in place to name that
+// statement's upstream name. It returns the query to send and the
+// renames for the server's errors.
+func (ss *session) protocolDeallocates(v *verdict, sql string) (string, []string, *pgproto3.ErrorResponse) {
+	if len(v.src) < 2 || v.deny != nil {
+		return sql, nil, nil
+	}
+	type edit struct {
+		i            int
+		name, upName string
+	}
+	var (
+		edits []edit
+		local []*sqlEffect
+	)
+	for i, an := range v.src {
+		if an.Statement.Tag == "DEALLOCATE" && an.Name != "" {
+			if cands, _ := ss.track.lookup(false, an.Name, local); len(cands) == 0 {
+				st, known := settled(ss, ss.stmts[an.Name])
+				switch {
+				case st == nil || st.upName == "":
+				case !known:
+					return sql, nil, unsettled("prepared statement", an.Name)
+				default:
+					edits = append(edits, edit{i, an.Name, st.upName})
+				}
+			}
+		}
+		if i < len(v.stmts) {
+			var ms *maskSet
+			if i < len(v.masks) {
+				ms = v.masks[i]
+			}
+			local = append(local, effectOf(v.stmts[i], ms))
+		}
+	}
+	if len(edits) == 0 {
+		return sql, nil, nil
+	}
+	spans, err := pgsql.StatementSpans(sql)
+	if err != nil || len(spans) != len(v.src) {
+		return sql, nil, nil // as sent: the server then answers 26000
+	}
+	var (
+		b   strings.Builder
+		ren []string
+	)
+	last := 0
+	for _, e := range edits {
+		sp := spans[e.i]
+		b.WriteString(sql[last:sp.Start])
+		b.WriteString(`DEALLOCATE "` + e.upName + `"`)
+		last = sp.End
+		ren = append(ren, renames(e.upName, e.name)...)
+	}
+	b.WriteString(sql[last:])
+	return b.String(), ren, nil
 }
 
 // protocolDeallocate rewrites SQL DEALLOCATE of a protocol-level statement

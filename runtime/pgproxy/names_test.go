@@ -124,6 +124,23 @@ func TestNamesLikePostgres(t *testing.T) {
 			"bound", "row 2", "complete SELECT 1", "ready I",
 		},
 	}, {
+		name: "SQL DEALLOCATE of protocol-level statements among other statements",
+		batches: [][]pgproto3.FrontendMessage{
+			msgs(parse("s1", "SELECT 1"), parse("s2", "SELECT 2"), syncMsg),
+			msgs(query("SELECT 7; /* s1 */ DEALLOCATE s1 ;\nDEALLOCATE PREPARE s2; SELECT 8")),
+			msgs(bind("", "s1"), execute("", 0), syncMsg),
+			msgs(bind("", "s2"), execute("", 0), syncMsg),
+			msgs(query("SELECT 9; DEALLOCATE s4")),
+		},
+		want: []string{
+			"parsed", "parsed", "ready I",
+			"columns 1", "row 7", "complete SELECT 1", "complete DEALLOCATE", "complete DEALLOCATE",
+			"columns 1", "row 8", "complete SELECT 1", "ready I",
+			`error 26000 prepared statement "s1" does not exist`, "ready I",
+			`error 26000 prepared statement "s2" does not exist`, "ready I",
+			"columns 1", "row 9", "complete SELECT 1", `error 26000 prepared statement "s4" does not exist`, "ready I",
+		},
+	}, {
 		name: "SQL DEALLOCATE of a protocol-level statement in the extended protocol",
 		batches: [][]pgproto3.FrontendMessage{
 			msgs(parse("s1", "SELECT 1"), syncMsg),
@@ -301,6 +318,27 @@ func TestDeallocateParsedBeforeCloseIsRefused(t *testing.T) {
 		"closed", "parsed", "ready I",
 		"bound", `error 55000 mandate: prepared statement "s1" was closed and parsed again after this DEALLOCATE was parsed`, "ready I",
 		"bound", "row 2", "complete SELECT 1", "ready I",
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Fatalf("(-want +got):\n%s", d)
+	}
+}
+
+// In a query string of several statements, a DEALLOCATE of a name that an
+// earlier statement of the string PREPAREd drops that SQL-level statement,
+// not the client's protocol-level statement of the same name.
+func TestDeallocateInStringPrefersSQLLevel(t *testing.T) {
+	e := newEnv(t)
+	c := pgconnTo(t, e.dsn("agent1", "require"))
+	got := exchange(t, c,
+		msgs(parse("s3", "SELECT 3"), syncMsg),
+		msgs(query("PREPARE s3 AS SELECT 33; DEALLOCATE s3; EXECUTE s3")),
+		msgs(bind("", "s3"), execute("", 0), syncMsg),
+	)
+	want := []string{
+		"parsed", "ready I",
+		"complete PREPARE", "complete DEALLOCATE", `error 26000 prepared statement "s3" does not exist`, "ready I",
+		"bound", "row 3", "complete SELECT 1", "ready I",
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Fatalf("(-want +got):\n%s", d)

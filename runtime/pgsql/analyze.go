@@ -234,6 +234,15 @@ func (a *Analyzed) ResolveExecute(prepared *Analyzed) *Analyzed {
 }
 
 func stmtText(sql string, raw *pg_query.RawStmt) string {
+	sp := stmtSpan(sql, raw)
+	return strings.TrimSpace(sql[sp.Start:sp.End])
+}
+
+// Span is where one statement of a query string lies: sql[Start:End] is
+// its text (with any comments before it, without the semicolon after it).
+type Span struct{ Start, End int }
+
+func stmtSpan(sql string, raw *pg_query.RawStmt) Span {
 	start := int(raw.StmtLocation)
 	if start < 0 || start > len(sql) {
 		start = 0
@@ -242,7 +251,21 @@ func stmtText(sql string, raw *pg_query.RawStmt) string {
 	if raw.StmtLen > 0 && start+int(raw.StmtLen) <= len(sql) {
 		end = start + int(raw.StmtLen)
 	}
-	return strings.TrimSpace(sql[start:end])
+	return Span{start, end}
+}
+
+// StatementSpans returns where each statement of sql lies, as the parser
+// splits it (Analyze returns the statements in the same order).
+func StatementSpans(sql string) ([]Span, error) {
+	tree, err := pg_query.Parse(sql)
+	if err != nil {
+		return nil, err
+	}
+	spans := make([]Span, len(tree.Stmts))
+	for i, raw := range tree.Stmts {
+		spans[i] = stmtSpan(sql, raw)
+	}
+	return spans, nil
 }
 
 func mergeAccesses(a, b []model.Access) []model.Access {

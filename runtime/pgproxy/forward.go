@@ -279,16 +279,27 @@ func (ss *session) onExecute(m *pgproto3.Execute) {
 		return
 	}
 	ss.trackRuns(v, o.runs)
+	if v.names && len(o.runs) > 0 {
+		r := o.runs[0]
+		if pt.executed {
+			r.outputs, r.masks = pt.firstOutputs, mergeMasks(pt.firstMasks, r.masks)
+		} else {
+			pt.firstOutputs, pt.firstMasks = r.outputs, r.masks
+		}
+	}
 	// Masking reads the columns of this portal, not those the statement
 	// had at Parse: the server analyzes the statement again at Bind when
 	// the relations it names changed since (a table replaced by a view
-	// over masked columns, a column renamed), and a statement that runs a
-	// name (EXECUTE, FETCH) may hold another query than when described.
-	if v.masking && !pt.described {
+	// over masked columns, a column renamed). A portal that runs a name
+	// (EXECUTE, FETCH) had its row description fixed at Bind, but the
+	// server reports its columns' origins from what the name holds when
+	// asked: it is described again before it first runs.
+	if v.masking && (!pt.described || v.names && !pt.executed) {
 		ss.push(&op{kind: 'D', hidden: true, portal: pt, rename: o.rename})
 		ss.fe.Send(&pgproto3.Describe{ObjectType: 'P', Name: pt.upName})
 		pt.described = true
 	}
+	pt.executed = true
 	ss.copyOp(o, v.stmts)
 	ss.push(o)
 	ss.fe.Send(&pgproto3.Execute{Portal: pt.upName, MaxRows: m.MaxRows})

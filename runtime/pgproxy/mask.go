@@ -288,12 +288,35 @@ func (ss *session) masksFor(o *op) *maskSet {
 
 func (ss *session) maskError(o *op, m *pgproto3.ErrorResponse) *pgproto3.ErrorResponse {
 	ms := ss.masksFor(o)
+	// WITH HOLD cursors of a committing transaction run their queries to
+	// the end at the commit: their errors come back as the COMMIT's.
+	holds := false
+	if commits(o) {
+		if h := ss.track.holdMasks(); h != nil {
+			ms, holds = mergeMasks(ms, h), true
+		}
+	}
 	if ms == nil {
 		return m
 	}
 	e := *m
-	maskFields(ms, e.Code, callsFunctions(o) || readsMasked(o, ms) && !dataFree(e.Code), &e.Message, &e.Detail, &e.Hint, &e.Where, &e.InternalQuery)
+	maskFields(ms, e.Code, callsFunctions(o) || (holds || readsMasked(o, ms)) && !dataFree(e.Code), &e.Message, &e.Detail, &e.Hint, &e.Where, &e.InternalQuery)
 	return &e
+}
+
+// commits reports whether o may commit a transaction: a Sync (which ends
+// an implicit transaction) or a run of a statement tagged COMMIT (also
+// COMMIT AND CHAIN and END).
+func commits(o *op) bool {
+	if o == nil || o.kind == 'S' {
+		return true
+	}
+	for _, r := range o.runs {
+		if st := r.rec.Statement; st != nil && st.Tag == "COMMIT" {
+			return true
+		}
+	}
+	return false
 }
 
 // readsMasked reports whether a statement of o reads a masked column, in

@@ -72,7 +72,14 @@ type portal struct {
 	upName    string
 	stmt      *prepared
 	described bool // client loop: a Describe('P') of it went upstream
-	link      link[portal]
+	// executed is set once an Execute of it went upstream; firstOutputs
+	// and firstMasks are that Execute's lineage and masking (client
+	// loop). A portal that runs FETCH or EXECUTE returns, past its first
+	// Execute, rows that Execute stored.
+	executed     bool
+	firstOutputs []pgsql.Lineage
+	firstMasks   *maskSet
+	link         link[portal]
 
 	cols    []colInfo // relay: the portal's RowDescription
 	hasDesc bool      // relay: cols is known

@@ -121,8 +121,14 @@ func (t *sqlTracker) lookup(cursor bool, name string, local []*sqlEffect) (cands
 	if cursor {
 		set = &t.cursors
 	}
+	// all is every object the name held at some point of the sequence:
+	// after ROLLBACK TO SAVEPOINT any of them may exist (those declared
+	// before the savepoint survive it, and a COMMIT or ROLLBACK before it
+	// may have been skipped after an error).
+	var all []*sqlObject
 	if o := set.live[name]; o != nil {
 		cands = append(cands, o)
+		all = append(all, o)
 	}
 	gone = set.gone[name]
 	for _, effs := range [][]*sqlEffect{t.pending, local} {
@@ -134,6 +140,7 @@ func (t *sqlTracker) lookup(cursor bool, name string, local []*sqlEffect) (cands
 			case effPrepare, effDeclare:
 				if e.name == name {
 					cands = append(cands, e.obj)
+					all = append(all, e.obj)
 				}
 			case effDeallocate, effClose:
 				// It may fail: what the name held stays a candidate.
@@ -141,6 +148,10 @@ func (t *sqlTracker) lookup(cursor bool, name string, local []*sqlEffect) (cands
 					gone = true
 				}
 			case effTxEnd:
+				if e.savepoint {
+					cands = slices.Clone(all)
+					break
+				}
 				// Only a WITH HOLD cursor may survive it.
 				cands = slices.DeleteFunc(cands, func(o *sqlObject) bool { return !o.outlives() })
 			}
@@ -202,6 +213,27 @@ func (t *sqlTracker) endCursors(commit, known bool) {
 			o.fresh = false
 		}
 	}
+}
+
+// holdMasks is the masking of the WITH HOLD cursors of the transaction in
+// progress, settled or pending: their queries run to the end when it
+// commits, so what their rows raise comes back as the COMMIT's error (or
+// the Sync's, for an implicit transaction).
+func (t *sqlTracker) holdMasks() *maskSet {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var ms *maskSet
+	for _, o := range t.cursors.live {
+		if o.fresh && o.outlives() {
+			ms = mergeMasks(ms, o.masks)
+		}
+	}
+	for _, e := range t.pending {
+		if e.kind == effDeclare && e.obj.outlives() {
+			ms = mergeMasks(ms, e.obj.masks)
+		}
+	}
+	return ms
 }
 
 // idle is called when the server reports the session idle (ReadyForQuery
@@ -283,15 +315,16 @@ func (ss *session) resolveSQLObject(an *pgsql.Analyzed, local []*sqlEffect) ([]*
 			}
 			return nil, nil, &refusal{reason: "cursor " + an.Name + " was not declared through the gateway"}
 		}
-		r := *an
+		// Decided as the cursor's query (what it reads must still be
+		// allowed: a grant may have ended since the DECLARE), masked with
+		// the masking it was declared under.
 		var ms *maskSet
-		outs := make([]*pgsql.Analyzed, len(cands))
+		alts := make([]*pgsql.Analyzed, len(cands))
 		for i, c := range cands {
-			outs[i] = c.an
+			alts[i] = an.ResolveFetch(c.an)
 			ms = mergeMasks(ms, c.masks)
 		}
-		r.Outputs = unionOutputs(outs)
-		return []*pgsql.Analyzed{&r}, ms, nil
+		return alts, ms, nil
 	}
 	return []*pgsql.Analyzed{an}, nil, nil
 }

@@ -199,6 +199,20 @@ func Fingerprint(sql string) (string, error) {
 	return s, nil
 }
 
+// ResolveFetch combines a FETCH or MOVE with the analysis of the DECLARE
+// of its cursor: it needs what the cursor's query reads and returns that
+// query's columns, under its own tag.
+func (a *Analyzed) ResolveFetch(cursor *Analyzed) *Analyzed {
+	r := a.ResolveExecute(cursor)
+	if r == a {
+		return a
+	}
+	r.Statement.Tag = a.Statement.Tag
+	r.Outputs = cursor.Outputs
+	r.DecisionKey = decisionKey(r)
+	return r
+}
+
 // ResolveExecute combines an EXECUTE with the analysis of the PREPARE it
 // names (the proxy tracks prepared statements per session): the result needs
 // the prepared statement's accesses plus those of the EXECUTE parameters.

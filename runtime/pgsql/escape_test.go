@@ -381,6 +381,7 @@ var escapeCases = []escapeCase{
 	// Row counts decided by function arguments.
 	{"filter srf in from", "SELECT count(*) FROM users u, regexp_matches(u.email, '^a') m", []string{"filter:app.users.email"}},
 	{"filter srf series", "SELECT count(*) FROM users u, generate_series(1, length(u.email)) g", []string{"filter:app.users.email"}},
+	{"filter srf expandarray", "SELECT count(*) FROM (SELECT information_schema._pg_expandarray(array_fill(0, ARRAY[ascii(substr(email, 1, 1))])) FROM users) s", []string{"filter:app.users.email"}},
 	{"filter srf in select", "SELECT count(*) FROM (SELECT unnest(string_to_array(email, '@')) FROM users) s", []string{"filter:app.users.email"}},
 	{"filter user function in select", "SELECT count(*) FROM (SELECT app.rows_of(email) FROM users) s", []string{"filter:app.users.email"}},
 	{"filter xmltable", "SELECT count(*) FROM users u, XMLTABLE('/r' PASSING xmlelement(name r, u.email) COLUMNS x text) t", []string{"filter:app.users.email"}},

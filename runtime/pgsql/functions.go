@@ -145,7 +145,7 @@ var setReturning = setOf(`generate_series generate_subscripts unnest regexp_matc
 	json_object_keys jsonb_object_keys json_array_elements json_array_elements_text
 	jsonb_array_elements jsonb_array_elements_text json_populate_recordset
 	jsonb_populate_recordset json_to_recordset jsonb_to_recordset jsonb_path_query
-	jsonb_path_query_tz pg_get_keywords pg_snapshot_xip`)
+	jsonb_path_query_tz pg_get_keywords pg_snapshot_xip information_schema._pg_expandarray`)
 
 // rowFunctions are the built-in functions that take one argument of any
 // type, so that PostgreSQL accepts them in field notation on a row: q.f is

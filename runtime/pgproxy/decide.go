@@ -258,8 +258,75 @@ func (ss *session) checkAllowed(an *pgsql.Analyzed, dec model.Decision, carried 
 		if ms.firstOf(an.Writes.Sources) != nil {
 			return nil, denyDecision("masking applies: this statement would copy a masked column into stored data")
 		}
+		if reason := ss.checkDDL(an, ms); reason != "" {
+			return nil, denyDecision(reason)
+		}
 	}
 	return ms, dec
+}
+
+// ddlUnderMasking are the DDL statements that may run where column masking
+// applies (on relations no rule masks, see checkDDL): they create, change
+// or drop relations and their indexes without creating code the server
+// would run as the gateway's upstream role. Functions, procedures,
+// triggers, rules, event triggers, casts, operators, aggregates, types and
+// domains are code the analysis does not see.
+var ddlUnderMasking = map[string]bool{
+	"CREATE TABLE": true, "CREATE TABLE AS": true, "CREATE VIEW": true, "CREATE MATERIALIZED VIEW": true,
+	"CREATE INDEX": true, "CREATE SEQUENCE": true, "CREATE SCHEMA": true, "ALTER TABLE": true, "ALTER": true,
+	"DROP": true, "COMMENT": true, "REFRESH MATERIALIZED VIEW": true, "VACUUM": true, "ANALYZE": true,
+}
+
+// databaseLevelUnderMasking are the statements of ddlUnderMasking that may
+// also name database-level objects (table "").
+var databaseLevelUnderMasking = map[string]bool{"CREATE SCHEMA": true, "DROP": true, "COMMENT": true, "VACUUM": true, "ANALYZE": true}
+
+// checkDDL returns why a DDL statement may not run under column masking:
+// the rules name columns (schema.table.column), so a schema change to a
+// relation holding masked columns (or sharing rows or values with one)
+// can rename them out of their rules, copy them (ALTER COLUMN TYPE USING,
+// GENERATED), or test them one bit at a time (CHECK, UNIQUE, EXCLUDE);
+// and code the statement creates runs unseen. A catalog failure denies.
+func (ss *session) checkDDL(an *pgsql.Analyzed, ms *maskSet) string {
+	ddl := false
+	for _, a := range an.Statement.Accesses {
+		if a.Class != "ddl" {
+			continue
+		}
+		ddl = true
+		if a.Table == "" {
+			// ALTER FUNCTION ... RENAME/SET SCHEMA could move code
+			// under a built-in's name.
+			if !databaseLevelUnderMasking[an.Statement.Tag] {
+				return "masking applies and " + an.Statement.Tag + " changes a database-level object (fail closed)"
+			}
+			continue
+		}
+		if ms.table(a.Table) != nil {
+			return "masking applies to columns of " + a.Table + ": a schema change to it could rename, copy or test them"
+		}
+		r, err := ss.srv.catalog.relation(ss.conn, a.Table)
+		if err != nil {
+			ss.srv.cfg.Logger.Warn("postgres relation lookup", "session", ss.rec.ID, "err", err)
+			return "masking applies and " + a.Table + " could not be looked up (fail closed)"
+		}
+		for _, m := range r.family {
+			if ms.table(m) != nil {
+				return "masking applies to columns of " + m + ", which shares its rows with " + a.Table
+			}
+		}
+		if r.view != nil {
+			for _, o := range r.view.Outputs {
+				if o.Unknown || ms.firstOf(o.Sources) != nil {
+					return "masking applies to columns " + a.Table + " reads: a schema change to it could test them"
+				}
+			}
+		}
+	}
+	if ddl && !ddlUnderMasking[an.Statement.Tag] {
+		return "masking applies and " + an.Statement.Tag + " creates code the server would run unseen by the gateway"
+	}
+	return ""
 }
 
 func hasReservedPrefix(name string) bool {

@@ -24,3 +24,21 @@ agent "loader" {
   }
   roles = [role.loader]
 }
+
+agent "ddler" {
+  owner = "team-test"
+  identity {
+    issuer  = "https://issuer.example.com"
+    subject = "ddler"
+  }
+  roles = [role.ddler]
+}
+
+agent "scratcher" {
+  owner = "team-test"
+  identity {
+    issuer  = "https://issuer.example.com"
+    subject = "scratcher"
+  }
+  roles = [role.reader, role.scratch]
+}

@@ -34,3 +34,23 @@ role "loader" {
     masking    = [masking.pii]
   }
 }
+
+# Writes and DDL over every fixture relation, masked: schema changes to the
+# masked table itself must not unmask it (adversarial_ddl_test.go).
+role "ddler" {
+  postgres "adv" {
+    statements = ["select", "insert", "update", "delete", "ddl"]
+    tables     = ["public.PREFIX_*"]
+    masking    = [masking.pii]
+  }
+}
+
+# DDL and writes on scratch tables only (the masked tables are read through
+# role.reader): code it creates must not read the masked tables unmasked.
+role "scratch" {
+  postgres "adv" {
+    statements = ["select", "insert", "update", "delete", "ddl"]
+    tables     = ["public.PREFIX_scratch*"]
+    masking    = [masking.pii]
+  }
+}

@@ -780,47 +780,7 @@ func TestAdversarialCursorCatalogHelpers(t *testing.T) {
 		CREATE STATISTICS P_sx ON (upper(ssn)), (salary + 1) FROM P_cust;
 		CREATE INDEX P_ix ON P_cust (upper(ssn)) WHERE salary > 0;
 		ANALYZE P_cust`))
-	ctx := context.Background()
-	for _, tc := range advCatalogHelperCases {
-		t.Run(tc.name, func(t *testing.T) {
-			skipOpen(t, tc.open)
-			tp, err := a.connectTapped(t, "reader", nil)
-			if err != nil {
-				t.Fatalf("connecting: %v", err)
-			}
-			tp.tap.take()
-			sql := a.sql(tc.sql)
-			var outs []string
-			for _, mode := range []string{"simple", "text", "binary", "prepared"} {
-				o := tp.run(ctx, mode, sql)
-				outs = append(outs, o.String())
-				if testing.Verbose() && o.err != nil {
-					outs = append(outs, "("+o.err.Error()+")")
-				}
-				if s := leaked(tp.tap.take()); s != "" {
-					t.Errorf("%s: secret %q reached the client (%s): %v", mode, s, o, o.err)
-				}
-				if tc.allow && o.err != nil {
-					t.Errorf("%s: a legitimate statement failed: %v", mode, o.err)
-				}
-				if tc.deny && !o.denied {
-					t.Errorf("%s: want a denial (42501), got %s %v", mode, o, o.err)
-				}
-				if tc.masked && o.err == nil {
-					for _, row := range o.rows {
-						for _, v := range row {
-							if !maskedValue(v) {
-								t.Errorf("%s: value %q computed from a masked column came back unmasked", mode, v)
-							}
-						}
-					}
-				}
-				_ = tp.pc.Exec(ctx, "ROLLBACK").Close()
-				tp.tap.take()
-			}
-			t.Logf("%s", strings.Join(outs, " "))
-		})
-	}
+	runAdvCases(t, a, "reader", advCatalogHelperCases)
 }
 
 // TestAdversarialCursorRevoked: once the policy no longer allows the

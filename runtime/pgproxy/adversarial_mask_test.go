@@ -302,10 +302,19 @@ func TestAdversarialMasking(t *testing.T) {
 	if err := other.Exec(ctx, a.sql("SELECT count(*) FROM P_cust WHERE ssn = '918-27-3645'")).Close(); err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range advMaskCases {
+	runAdvCases(t, a, "reader", advMaskCases)
+}
+
+// runAdvCases runs each case as agent in every client mode (the simple
+// protocol alone for cases marked simple and for COPY) on a tapped
+// connection: no secret may reach the client, allowed cases must succeed,
+// denied ones get 42501, and masked ones return masked values only.
+func runAdvCases(t *testing.T, a *advEnv, agent string, cases []advCase) {
+	ctx := context.Background()
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			skipOpen(t, tc.open)
-			tp, err := a.connectTapped(t, "reader", nil)
+			tp, err := a.connectTapped(t, agent, nil)
 			if err != nil {
 				t.Fatalf("connecting: %v", err)
 			}

@@ -168,6 +168,15 @@ var advDDLCases = []ddlCase{
 		"CREATE RULE P_scratch_r AS ON INSERT TO P_scratch DO ALSO UPDATE P_scratch SET note = (SELECT ssn FROM P_cust WHERE id = 1)",
 		"INSERT INTO P_scratch VALUES (1, 'x')"},
 		probe: "SELECT note FROM P_scratch"},
+	// Copies whose source is a view over the masked table: the stored
+	// lineage names the view's columns, which must be expanded.
+	{name: "scratch create table as from a view", agent: "scratcher", steps: []string{"CREATE TABLE P_scratch AS SELECT ssn FROM P_cust_v"},
+		probe: "SELECT * FROM P_scratch"},
+	{name: "scratch materialized view from a view", agent: "scratcher", steps: []string{"CREATE MATERIALIZED VIEW P_scratch AS SELECT ssn || '' AS s FROM P_cust_v"},
+		probe: "SELECT * FROM P_scratch"},
+	{name: "scratch insert select from a view", agent: "scratcher", steps: []string{
+		"CREATE TABLE P_scratch (id int, note text)", "INSERT INTO P_scratch SELECT id, ssn FROM P_cust_v"},
+		probe: "SELECT note FROM P_scratch"},
 	{name: "scratch default", agent: "scratcher", steps: []string{
 		"CREATE FUNCTION P_scratch_g() RETURNS text LANGUAGE sql AS 'SELECT ssn FROM P_cust WHERE id = 1'",
 		"CREATE TABLE P_scratch (id int, note text DEFAULT P_scratch_g())", "INSERT INTO P_scratch (id) VALUES (1)"},

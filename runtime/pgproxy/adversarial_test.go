@@ -80,6 +80,7 @@ CREATE TABLE public.pg_P_sec (id int, ssn text);
 INSERT INTO public.pg_P_sec VALUES (1, '918-27-3645');
 CREATE OR REPLACE FUNCTION public.initcap(varchar) RETURNS text LANGUAGE sql STABLE AS 'SELECT ssn FROM P_cust WHERE id = 1';
 CREATE FUNCTION P_shadow_op(int, int) RETURNS text LANGUAGE sql STABLE AS 'SELECT ssn FROM P_cust WHERE id = $1';
+DROP OPERATOR IF EXISTS public.<~> (int, int); -- a killed earlier run's
 CREATE OPERATOR public.<~> (LEFTARG = int, RIGHTARG = int, FUNCTION = P_shadow_op);
 ANALYZE P_cust; ANALYZE P_part; ANALYZE P_inh; ANALYZE P_inh_child; ANALYZE P_cust_mv;
 `

@@ -42,10 +42,10 @@ func ViewFromDefinition(columns []string, definition string, opts Options) (*Vie
 // maxViewDepth bounds views over views; deeper lineage becomes Unknown.
 const maxViewDepth = 16
 
-// ExpandViews returns a copy of a whose output lineage and filter columns
-// name, instead of view columns, the columns the views read (through views
-// of views), or a itself when none of them is in a view. resolve returns
-// nil for relations that are not views.
+// ExpandViews returns a copy of a whose output lineage, filter columns and
+// writes name, instead of view columns, the columns the views read
+// (through views of views), or a itself when none of them is in a view.
+// resolve returns nil for relations that are not views.
 func (a *Analyzed) ExpandViews(resolve func(table string) *View) *Analyzed {
 	if !a.readsView(resolve) {
 		return a // nothing to expand: spare the copy
@@ -55,6 +55,9 @@ func (a *Analyzed) ExpandViews(resolve func(table string) *View) *Analyzed {
 	for i, o := range a.Outputs {
 		r.Outputs[i] = expandLineage(o, resolve, 0)
 	}
+	// What the statement stores: a copy of a view's column is a copy of
+	// what the view reads.
+	r.Writes = expandLineage(a.Writes, resolve, 0)
 	if len(a.Statement.FilterColumns) > 0 {
 		var acc linAcc
 		for _, f := range a.Statement.FilterColumns {
@@ -79,6 +82,11 @@ func (a *Analyzed) readsView(resolve func(table string) *View) bool {
 	}
 	for _, f := range a.Statement.FilterColumns {
 		if t, _ := splitColumn(f); resolve(t) != nil {
+			return true
+		}
+	}
+	for _, s := range a.Writes.Sources {
+		if t, _ := splitColumn(s); resolve(t) != nil {
 			return true
 		}
 	}

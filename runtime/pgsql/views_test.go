@@ -27,13 +27,17 @@ func TestExpandViews(t *testing.T) {
 		sql     string
 		outs    []Lineage
 		filters []string
+		writes  []string
 	}{
 		{"SELECT id, mail FROM contacts WHERE mail LIKE 'a%'",
-			[]Lineage{dir("app.users.id"), src("app.users.email")}, []string{"app.users.email"}},
-		{"SELECT * FROM contacts", []Lineage{star("app.users.email", "app.users.id")}, nil},
-		{"SELECT m FROM mails ORDER BY m", []Lineage{src("app.users.email")}, []string{"app.users.email"}},
-		{"SELECT x FROM contacts", []Lineage{unknown("app.users.email", "app.users.id")}, nil},
-		{"SELECT email FROM users", []Lineage{dir("app.users.email")}, nil},
+			[]Lineage{dir("app.users.id"), src("app.users.email")}, []string{"app.users.email"}, nil},
+		{"SELECT * FROM contacts", []Lineage{star("app.users.email", "app.users.id")}, nil, nil},
+		{"SELECT m FROM mails ORDER BY m", []Lineage{src("app.users.email")}, []string{"app.users.email"}, nil},
+		{"SELECT x FROM contacts", []Lineage{unknown("app.users.email", "app.users.id")}, nil, nil},
+		{"SELECT email FROM users", []Lineage{dir("app.users.email")}, nil, nil},
+		// What a statement stores from a view is what the view reads.
+		{"INSERT INTO notes (body) SELECT mail FROM contacts", nil, nil, []string{"app.users.email"}},
+		{"CREATE TABLE copy AS SELECT m FROM mails", nil, nil, []string{"app.users.email"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.sql, func(t *testing.T) {
@@ -47,6 +51,9 @@ func TestExpandViews(t *testing.T) {
 			}
 			if diff := cmp.Diff(tc.filters, got.Statement.FilterColumns, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("filters (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.writes, got.Writes.Sources, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("writes (-want +got):\n%s", diff)
 			}
 		})
 	}

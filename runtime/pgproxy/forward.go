@@ -110,16 +110,10 @@ func (ss *session) onQuery(m *pgproto3.Query) {
 	var deny *pgproto3.ErrorResponse
 	o.runs, deny = ss.record(v, "simple")
 	up := m
-	if deny == nil && len(v.src) > 1 {
+	if deny == nil {
 		sql, ren, d := ss.protocolDeallocates(v, m.String)
 		if len(ren) > 0 {
 			up, o.rename = &pgproto3.Query{String: sql}, ren
-		}
-		deny = d
-	} else if deny == nil {
-		sql, name, upName, d := ss.protocolDeallocate(v, m.String)
-		if upName != "" {
-			up, o.rename = &pgproto3.Query{String: sql}, renames(upName, name)
 		}
 		deny = d
 	}

@@ -1,6 +1,7 @@
 package pgproxy
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -151,15 +152,17 @@ func unsettled(kind, name string) *pgproto3.ErrorResponse {
 		"Read the results of the earlier batch before using the name.")
 }
 
-// protocolDeallocates is protocolDeallocate for a query string of several
-// statements: each DEALLOCATE name that names a protocol-level statement,
-// and no SQL-level one (counting what the statements before it in the
-// string prepare and deallocate), is rewritten in place to name that
-// statement's upstream name. It returns the query to send and the
+// protocolDeallocates is protocolDeallocate for a simple query, of one
+// statement or several: each DEALLOCATE name that names a protocol-level
+// statement, and no SQL-level one (counting what the statements before it
+// in the string prepare and deallocate), is rewritten in place to name
+// that statement's upstream name. It returns the query to send and the
 // renames for the server's errors.
 func (ss *session) protocolDeallocates(v *verdict, sql string) (string, []string, *pgproto3.ErrorResponse) {
-	if len(v.src) < 2 || v.deny != nil {
-		return sql, nil, nil
+	if v.deny != nil || !slices.ContainsFunc(v.src, func(an *pgsql.Analyzed) bool {
+		return an.Statement.Tag == "DEALLOCATE" && an.Name != ""
+	}) {
+		return sql, nil, nil // the common case: nothing to look up
 	}
 	type edit struct {
 		i            int
@@ -214,7 +217,7 @@ func (ss *session) protocolDeallocates(v *verdict, sql string) (string, []string
 }
 
 // protocolDeallocate rewrites SQL DEALLOCATE of a protocol-level statement
-// name. PostgreSQL keeps one namespace for both kinds of prepared
+// name in a Parse (simple queries: protocolDeallocates). PostgreSQL keeps one namespace for both kinds of prepared
 // statement, but the gateway gave the client's protocol-level ones upstream
 // names of their own, so the server would not find the client's name. A
 // query text that is one DEALLOCATE name, where name is no SQL-level

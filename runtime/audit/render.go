@@ -61,6 +61,9 @@ func describe(ev *recorder.Event) string {
 		fmt.Fprintf(&b, " %s %s %s %s", ev.Auth.Method, ok, ev.Auth.Subject, ev.Auth.Reason)
 	case ev.Statement != nil:
 		fmt.Fprintf(&b, " %q", ev.Statement.Text)
+		if len(ev.Repeats) > 0 {
+			fmt.Fprintf(&b, " (%d runs)", ev.Runs())
+		}
 	case ev.Command != nil && ev.Command.Shell:
 		b.WriteString(" (shell)")
 	case ev.Command != nil:

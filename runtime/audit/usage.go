@@ -165,8 +165,9 @@ type usageAgg struct {
 
 func newUse() *useAgg { return &useAgg{samples: samples{}, columns: map[string]bool{}} }
 
-func (u *useAgg) add(sid string, t int64) {
-	u.count++
+// add counts runs uses by session sid at t.
+func (u *useAgg) add(sid string, t, runs int64) {
+	u.count += runs
 	u.span.add(t)
 	u.samples.add(sid, t)
 }
@@ -204,7 +205,8 @@ func (a *usageAgg) add(e *store.Event, ev *recorder.Event) {
 		g = &grantAgg{useAgg: *newUse(), stmts: map[stmtKey]*useAgg{}, cmds: map[string]*useAgg{}}
 		a.grants[gk] = g
 	}
-	g.add(e.SessionID, e.Time)
+	runs := ev.Runs() // coalesced repeats count at the event's time
+	g.add(e.SessionID, e.Time, runs)
 	var aks []approvalKey
 	if st := ev.Statement; st != nil && kind == "postgres" {
 		seen := map[stmtKey]bool{}
@@ -219,7 +221,7 @@ func (a *usageAgg) add(e *store.Event, ev *recorder.Event) {
 				u = newUse()
 				g.stmts[k] = u
 			}
-			u.add(e.SessionID, e.Time)
+			u.add(e.SessionID, e.Time, runs)
 			for _, c := range st.Columns {
 				if acc.Table != "" && strings.HasPrefix(c, acc.Table+".") {
 					u.columns[strings.TrimPrefix(c, acc.Table+".")] = true
@@ -238,7 +240,7 @@ func (a *usageAgg) add(e *store.Event, ev *recorder.Event) {
 			u = newUse()
 			g.cmds[text] = u
 		}
-		u.add(e.SessionID, e.Time)
+		u.add(e.SessionID, e.Time, runs)
 		aks = append(aks, approvalKey{agent, d.Role, d.Grant, "", "", text})
 	}
 	if len(ev.Approvals) == 0 {

@@ -44,12 +44,16 @@ func usageStores(t *testing.T) map[string]store.Store {
 }
 
 // history draws random events: agents, roles, grants, decisions, repeated
-// and table-less accesses, columns, approvals, commands and shells.
+// and table-less accesses, columns, approvals, commands and shells, and
+// statement events carrying repeats.
 type history struct {
 	rng *rand.Rand
 	t0  time.Time
 	// odd adds strings that are not valid UTF-8.
 	odd bool
+	// old draws events as recorded before repeats existed (a record
+	// that predates the usage index).
+	old bool
 }
 
 func (h *history) pick(xs ...string) string { return xs[h.rng.IntN(len(xs))] }
@@ -92,6 +96,11 @@ func (h *history) event() recorder.Event {
 			st.Columns = append(st.Columns, "sales.orders.\xfe")
 		}
 		ev.Statement = st
+		if !h.old && r.IntN(4) == 0 { // coalesced repeats count as runs
+			for i := range 1 + r.IntN(5) {
+				ev.Repeats = append(ev.Repeats, recorder.Repeat{ID: fmt.Sprint(i), Offset: time.Duration(i) * time.Millisecond})
+			}
+		}
 	}
 	if r.IntN(6) == 0 {
 		for range 1 + r.IntN(2) {
@@ -262,7 +271,7 @@ func TestUsageIndexBackfill(t *testing.T) {
 	if _, err := db.Exec(string(schema) + `;CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_ns BIGINT NOT NULL);INSERT INTO schema_migrations VALUES (1, 0)`); err != nil {
 		t.Fatal(err)
 	}
-	h := &history{rng: rand.New(rand.NewPCG(9, 9)), t0: t0}
+	h := &history{rng: rand.New(rand.NewPCG(9, 9)), t0: t0, old: true}
 	if _, err := db.Exec(`INSERT INTO sessions VALUES ('old-s', 'old', 'etl', '', '', '', '', 'c', '', '', 0, 0, '')`); err != nil {
 		t.Fatal(err)
 	}

@@ -65,7 +65,27 @@ type Event struct {
 	Approvals []string  `json:"approvals,omitempty"`
 	Terminal  *Terminal `json:"terminal,omitempty"`
 	Note      string    `json:"note,omitempty"`
+	// Repeats are further runs of the statement, in order: the same
+	// session ran the same redacted text with the same decision again
+	// within the hold of an async statement event (pgrecord coalesces
+	// them). Each keeps its own decision id, time and result; usage
+	// counts the event 1+len(Repeats) times.
+	Repeats []Repeat `json:"repeats,omitempty"`
 }
+
+// Repeat is one further run of a statement event's statement.
+type Repeat struct {
+	// ID is the run's decision id.
+	ID string `json:"id"`
+	// Offset is the run's decision time after the event's Time.
+	Offset time.Duration `json:"offset_ns"`
+	// Result is nil when the run had not completed when the event was
+	// written; a result event with ID follows.
+	Result *Result `json:"result,omitempty"`
+}
+
+// Runs is how many runs of its statement or command the event records.
+func (ev *Event) Runs() int64 { return 1 + int64(len(ev.Repeats)) }
 
 // Auth is an authentication attempt.
 type Auth struct {

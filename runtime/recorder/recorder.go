@@ -294,3 +294,7 @@ func loadInstanceID(dir string) (string, error) {
 	}
 	return id, nil
 }
+
+// KeepsRawStatements reports whether statement events keep their raw
+// text (keep_raw_statements).
+func (r *Recorder) KeepsRawStatements() bool { return r.cfg.KeepRawStatements }

@@ -14,7 +14,8 @@ func usageRows(agent string, ev *Event) []store.UsageRow {
 	if !store.UsageKind(string(ev.Kind)) {
 		return nil
 	}
-	p := store.UsagePayload{Approvals: ev.Approvals}
+	// Zero-size elements: only the count matters, and it allocates nothing.
+	p := store.UsagePayload{Approvals: ev.Approvals, Repeats: make([]struct{}, len(ev.Repeats))}
 	ok := utf8.ValidString(agent) && validAll(ev.Approvals)
 	if d := ev.Decision; d != nil {
 		p.Decision = &store.UsageDecision{Result: d.Result, Role: d.Role, Grant: d.Grant}

@@ -10,14 +10,20 @@ import (
 	"sync"
 )
 
-// usageCols are the columns of usage_rows in insert order.
-const usageCols = 16
+// usageCols are the columns of usage_rows in insert order; the first
+// backfillCols are those of the migration that created the table (runs
+// came later, with a default of 1, and no event recorded before holds
+// repeats).
+const (
+	usageCols    = 17
+	backfillCols = 16
+)
 
 // appendUsageTx writes the usage rows of b's events, deriving them from
 // the payload where the event does not carry them. evArgs, when not nil,
 // are b's event INSERT arguments (eventArgs), whose key values the rows
 // reuse; inTx prepares the statements in tx (the migration that creates
-// usage_rows has not committed yet).
+// usage_rows has not committed yet) and writes backfillCols columns.
 func (s *sqlStore) appendUsageTx(ctx context.Context, tx *sql.Tx, b *Batch, evArgs []any, inTx bool) error {
 	var sessions map[string]string
 	n := 0
@@ -26,7 +32,11 @@ func (s *sqlStore) appendUsageTx(ctx context.Context, tx *sql.Tx, b *Batch, evAr
 			n += max(1, len(b.Events[i].Usage))
 		}
 	}
-	args := make([]any, 0, usageCols*n)
+	cols := usageCols
+	if inTx {
+		cols = backfillCols
+	}
+	args := make([]any, 0, cols*n)
 	rows := 0
 	var bx boxer
 	for i := range b.Events {
@@ -70,6 +80,9 @@ func (s *sqlStore) appendUsageTx(ctx context.Context, tx *sql.Tx, b *Batch, evAr
 			args = append(args, bx.str(0, u.Agent), allowed, bx.str(1, u.Role), bx.str(2, u.Grant), bx.str(3, u.Proto),
 				part, bx.str(4, u.Class), bx.str(5, u.Table), bx.str(6, u.Command),
 				tm, sid, gw, seq, int64(n), encodeList(u.Columns), encodeList(u.Approvals))
+			if !inTx {
+				args = append(args, max(1, u.Runs))
+			}
 			rows++
 		}
 	}
@@ -77,24 +90,24 @@ func (s *sqlStore) appendUsageTx(ctx context.Context, tx *sql.Tx, b *Batch, evAr
 		return nil
 	}
 	if s.dialect.postgres {
-		return insertUsagePostgres(ctx, tx, args)
+		return insertUsagePostgres(ctx, tx, args, cols)
 	}
 	for len(args) > 0 {
-		n := min(len(args)/usageCols, sqliteChunk)
+		n := min(len(args)/cols, sqliteChunk)
 		if inTx {
-			if _, err := tx.ExecContext(ctx, insertUsage(n), args[:n*usageCols]...); err != nil {
+			if _, err := tx.ExecContext(ctx, insertUsage(n, cols), args[:n*cols]...); err != nil {
 				return err
 			}
 		} else {
-			st, err := prepared(ctx, s.db, &s.usageInserts, n, insertUsage)
+			st, err := prepared(ctx, s.db, &s.usageInserts, n, func(n int) string { return insertUsage(n, usageCols) })
 			if err != nil {
 				return err
 			}
-			if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, args[:n*usageCols]...); err != nil {
+			if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, args[:n*cols]...); err != nil {
 				return err
 			}
 		}
-		args = args[n*usageCols:]
+		args = args[n*cols:]
 	}
 	return nil
 }
@@ -167,13 +180,21 @@ func prepared(ctx context.Context, db *sql.DB, cache *sync.Map, n int, build fun
 	return st, nil
 }
 
-const usageInsert = `INSERT INTO usage_rows (agent, allowed, role, grant_conn, proto, part, class, tbl, command, time_ns, session_id, gateway, seq, n, columns, approvals) VALUES `
+// usageColumns are the usage_rows columns in insert order.
+var usageColumns = [usageCols]string{"agent", "allowed", "role", "grant_conn", "proto", "part", "class", "tbl", "command",
+	"time_ns", "session_id", "gateway", "seq", "n", "columns", "approvals", "runs"}
 
-// insertUsage is an INSERT of n usage rows with ? placeholders.
-func insertUsage(n int) string {
-	row := "(" + strings.TrimSuffix(strings.Repeat("?,", usageCols), ",") + ")"
+// usageInsert is the INSERT of the first cols columns, up to VALUES.
+func usageInsert(cols int) string {
+	return "INSERT INTO usage_rows (" + strings.Join(usageColumns[:cols], ", ") + ") VALUES "
+}
+
+// insertUsage is an INSERT of n usage rows of cols columns with ?
+// placeholders.
+func insertUsage(n, cols int) string {
+	row := "(" + strings.TrimSuffix(strings.Repeat("?,", cols), ",") + ")"
 	var b strings.Builder
-	b.WriteString(usageInsert)
+	b.WriteString(usageInsert(cols))
 	for i := 0; i < n; i++ {
 		if i > 0 {
 			b.WriteByte(',')
@@ -183,15 +204,15 @@ func insertUsage(n int) string {
 	return b.String()
 }
 
-// insertUsagePostgres inserts the rows in args (usageCols values each) with
+// insertUsagePostgres inserts the rows in args (ncols values each) with
 // one INSERT ... SELECT FROM unnest.
-func insertUsagePostgres(ctx context.Context, tx *sql.Tx, args []any) error {
-	n := len(args) / usageCols
-	cols := make([][]any, usageCols)
+func insertUsagePostgres(ctx context.Context, tx *sql.Tx, args []any, ncols int) error {
+	n := len(args) / ncols
+	cols := make([][]any, ncols)
 	for c := range cols {
 		cols[c] = make([]any, n)
 		for r := 0; r < n; r++ {
-			cols[c][r] = args[r*usageCols+c]
+			cols[c][r] = args[r*ncols+c]
 		}
 	}
 	text := func(c int) []string {
@@ -213,10 +234,16 @@ func insertUsagePostgres(ctx context.Context, tx *sql.Tx, args []any) error {
 		}
 		return out
 	}
-	_, err := tx.ExecContext(ctx, usageInsert[:strings.Index(usageInsert, " VALUES")]+`
-		SELECT * FROM unnest($1::text[], $2::smallint[], $3::text[], $4::text[], $5::text[], $6::smallint[], $7::text[], $8::text[],
-			$9::text[], $10::bigint[], $11::text[], $12::text[], $13::bigint[], $14::integer[], $15::text[], $16::text[])`,
-		text(0), ints(1), text(2), text(3), text(4), ints(5), text(6), text(7), text(8), ints(9), text(10), text(11), ints(12), ints(13), text(14), text(15))
+	insert := usageInsert(ncols)
+	arrays := `$1::text[], $2::smallint[], $3::text[], $4::text[], $5::text[], $6::smallint[], $7::text[], $8::text[],
+			$9::text[], $10::bigint[], $11::text[], $12::text[], $13::bigint[], $14::integer[], $15::text[], $16::text[]`
+	vals := []any{text(0), ints(1), text(2), text(3), text(4), ints(5), text(6), text(7), text(8), ints(9), text(10), text(11), ints(12), ints(13), text(14), text(15)}
+	if ncols > backfillCols {
+		arrays += `, $17::integer[]`
+		vals = append(vals, ints(16))
+	}
+	_, err := tx.ExecContext(ctx, insert[:strings.Index(insert, " VALUES")]+`
+		SELECT * FROM unnest(`+arrays+`)`, vals...)
 	return err
 }
 

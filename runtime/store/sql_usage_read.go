@@ -212,7 +212,7 @@ func (s *sqlStore) usageGroups(ctx context.Context, q UsageQuery, out *UsageSumm
 	if s.dialect.postgres {
 		cols = `string_agg(DISTINCT NULLIF(columns, ''), ',')`
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT allowed, `+usageKeyCols+`, COUNT(*), SUM(CASE WHEN n = 0 THEN 1 ELSE 0 END), MIN(time_ns), MAX(time_ns), `+cols+
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT allowed, `+usageKeyCols+`, SUM(runs), SUM(CASE WHEN n = 0 THEN runs ELSE 0 END), MIN(time_ns), MAX(time_ns), `+cols+
 		` FROM usage_rows`+where(conds...)+` GROUP BY agent, allowed, role, grant_conn, proto, part, class, tbl, command`), args...)
 	if err != nil {
 		return err

@@ -43,6 +43,9 @@ type UsageRow struct {
 	Columns []string
 	// Approvals are the approved request ids the decision used.
 	Approvals []string
+	// Runs is how many runs of the statement or command the row counts
+	// (an event with coalesced repeats); 0 counts as 1.
+	Runs int64
 }
 
 // UsagePayload is the part of a recorder event payload that usage reads;
@@ -55,6 +58,8 @@ type UsagePayload struct {
 	Command   *UsageCommand   `json:"command,omitempty"`
 	Decision  *UsageDecision  `json:"decision,omitempty"`
 	Approvals []string        `json:"approvals,omitempty"`
+	// Repeats are read only for their number.
+	Repeats []struct{} `json:"repeats,omitempty"`
 }
 
 // UsageStatement is what usage reads of a statement.
@@ -90,11 +95,12 @@ func (p *UsagePayload) Rows(kind, agent string) []UsageRow {
 	if agent == "" {
 		agent = UnknownAgent
 	}
+	runs := 1 + int64(len(p.Repeats))
 	d := p.Decision
 	if d == nil || d.Result != model.Allow {
-		return []UsageRow{{Agent: agent}}
+		return []UsageRow{{Agent: agent, Runs: runs}}
 	}
-	base := UsageRow{Agent: agent, Allowed: true, Role: d.Role, Grant: d.Grant, Proto: "postgres"}
+	base := UsageRow{Agent: agent, Allowed: true, Role: d.Role, Grant: d.Grant, Proto: "postgres", Runs: runs}
 	if kind == "command" {
 		base.Proto = "ssh"
 	}

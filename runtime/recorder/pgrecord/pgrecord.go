@@ -1,12 +1,14 @@
 package pgrecord
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,17 +28,51 @@ type Recorder struct {
 	hold time.Duration
 }
 
-// session is one recorded session and the statement events it holds back.
+// session is one recorded session and the statement events it holds back
+// (async durability). Everything below rec is guarded by mu, and events
+// are queued with mu held, so that a run's result event never precedes
+// its statement event.
 type session struct {
-	rec  *recorder.Session
-	mu   sync.Mutex
-	held map[int64]*heldStatement // by statement seq
+	rec *recorder.Session
+	mu  sync.Mutex
+	// runs are the runs waiting for their result, by statement seq.
+	runs map[int64]heldRun
+	// open are the held events that take repeats, by what a repeat must
+	// match.
+	open map[runKey]*heldEvent
+	// events are every held event not yet written.
+	events map[*heldEvent]struct{}
 }
 
-type heldStatement struct {
+// heldEvent is a statement event held until its hold ends: its runs'
+// results and, while it is open, repeats gather in it.
+type heldEvent struct {
 	ev    recorder.Event
+	key   runKey
+	first int64   // the statement seq of run 0
+	seqs  []int64 // the statement seqs of its runs, in order
 	timer *time.Timer
 }
+
+// heldRun is one run of a held event: run 0 is the event's own
+// statement, run i its Repeats[i-1].
+type heldRun struct {
+	ev  *heldEvent
+	run int
+}
+
+// runKey is what a statement shares with the event it repeats: the
+// redacted text and the recorded decision (the id aside).
+type runKey struct {
+	text, fingerprint, tag      string
+	result, reason, role, grant string
+	file                        string
+	line                        int
+	overdue                     string
+}
+
+// maxRepeats caps the repeats one event carries (about 80 bytes each).
+const maxRepeats = 1000
 
 var _ pgproxy.Recorder = (*Recorder)(nil)
 
@@ -70,7 +106,7 @@ func (r *Recorder) SessionStart(ctx context.Context, s *pgproxy.SessionRecord) e
 		_ = sess.End(ctx, "recorder unavailable")
 		return err
 	}
-	r.sessions.Store(s.ID, &session{rec: sess, held: map[int64]*heldStatement{}})
+	r.sessions.Store(s.ID, &session{rec: sess, runs: map[int64]heldRun{}, open: map[runKey]*heldEvent{}, events: map[*heldEvent]struct{}{}})
 	return nil
 }
 
@@ -97,58 +133,101 @@ func (r *Recorder) session(s *pgproxy.SessionRecord) (*session, error) {
 //
 // Under sync durability the event is committed before Decided returns.
 // Under async durability, where an event is only queued anyway, it is held
-// for up to the recorder's flush interval for the statement's result, and
-// the two are written as one statement event carrying the result: half the
-// events, the same evidence. A statement still running when the hold ends
-// is written on its own, and its result follows as a result event. Decided
-// still refuses the statement when the recorder is unhealthy.
+// for the recorder's flush interval, and what arrives meanwhile goes into
+// it: the statement's result, and repeats (the same redacted text decided
+// the same way again in the session, each with its own id, time and
+// result). One event then carries what was many: the same evidence for a
+// fraction of the writes. A run still running when the hold ends has its
+// result follow as a result event. Decided still refuses the statement
+// when the recorder is unhealthy.
 func (r *Recorder) Decided(ctx context.Context, s *pgproxy.SessionRecord, st *pgproxy.StatementRecord) error {
 	sess, err := r.session(s)
 	if err != nil {
 		return err
 	}
-	// The recorder keeps Raw only where keep_raw_statements is set.
-	stmt := &recorder.Statement{Text: st.Redacted(), Raw: st.Raw()}
-	if a := st.Statement; a != nil {
-		stmt.Fingerprint, stmt.Tag, stmt.Accesses, stmt.Columns = a.Fingerprint, a.Tag, a.Accesses, a.FilterColumns
-	}
-	ev := recorder.Event{Kind: recorder.KindStatement, Time: st.Decided, Statement: stmt,
-		Decision: recorder.DecisionFrom(strconv.FormatInt(st.Seq, 10), &st.Decision)}
+	id := strconv.FormatInt(st.Seq, 10)
 	if r.hold <= 0 {
-		_, err = sess.rec.Record(ctx, ev)
+		_, err = sess.rec.Record(ctx, statementEvent(id, st))
 		return err
 	}
 	if err := r.rec.Healthy(); err != nil {
 		return err
 	}
-	seq := st.Seq
-	h := &heldStatement{ev: ev}
-	old := sess.take(seq) // a seq is decided once; should it not be, lose neither
 	sess.mu.Lock()
-	sess.held[seq] = h
-	h.timer = time.AfterFunc(r.hold, func() {
-		if h := sess.take(seq); h != nil {
-			r.write(sess, h.ev)
-		}
-	})
-	sess.mu.Unlock()
-	if old != nil {
-		r.write(sess, old.ev)
+	defer sess.mu.Unlock()
+	if old, ok := sess.runs[st.Seq]; ok {
+		r.writeLocked(sess, old.ev) // a seq is decided once; should it not be, lose neither
 	}
+	key, coalesce := r.keyOf(st)
+	if h := sess.open[key]; coalesce && h != nil {
+		if len(h.ev.Repeats) < maxRepeats {
+			h.ev.Repeats = append(h.ev.Repeats, recorder.Repeat{ID: id, Offset: st.Decided.Sub(h.ev.Time)})
+			h.seqs = append(h.seqs, st.Seq)
+			sess.runs[st.Seq] = heldRun{ev: h, run: len(h.ev.Repeats)}
+			return nil
+		}
+		delete(sess.open, key) // full: written when its hold ends
+	}
+	h := &heldEvent{ev: statementEvent(id, st), key: key, first: st.Seq, seqs: []int64{st.Seq}}
+	sess.runs[st.Seq] = heldRun{ev: h}
+	sess.events[h] = struct{}{}
+	if coalesce {
+		sess.open[key] = h
+	}
+	h.timer = time.AfterFunc(r.hold, func() {
+		sess.mu.Lock()
+		defer sess.mu.Unlock()
+		r.writeLocked(sess, h)
+	})
 	return nil
 }
 
-// take removes and returns the held event of seq, nil when there is none
-// (never held, or already written).
-func (s *session) take(seq int64) *heldStatement {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	h := s.held[seq]
-	if h != nil {
-		delete(s.held, seq)
-		h.timer.Stop()
+// statementEvent is the statement event of st with decision id.
+func statementEvent(id string, st *pgproxy.StatementRecord) recorder.Event {
+	// The recorder keeps Raw only where keep_raw_statements is set.
+	stmt := &recorder.Statement{Text: st.Redacted(), Raw: st.Raw()}
+	if a := st.Statement; a != nil {
+		stmt.Fingerprint, stmt.Tag, stmt.Accesses, stmt.Columns = a.Fingerprint, a.Tag, a.Accesses, a.FilterColumns
 	}
-	return h
+	return recorder.Event{Kind: recorder.KindStatement, Time: st.Decided, Statement: stmt,
+		Decision: recorder.DecisionFrom(id, &st.Decision)}
+}
+
+// keyOf returns what a repeat of st must match, and whether st may be
+// coalesced at all: not when its text did not parse (no redacted text to
+// compare) nor when raw statements are kept (each run's literals differ).
+func (r *Recorder) keyOf(st *pgproxy.StatementRecord) (runKey, bool) {
+	d := &st.Decision
+	k := runKey{text: st.Redacted(), result: d.Result, reason: d.Reason, role: d.Role, grant: d.Grant}
+	if a := st.Statement; a != nil {
+		k.fingerprint, k.tag = a.Fingerprint, a.Tag
+	}
+	if d.Source != nil {
+		k.file, k.line = d.Source.File, d.Source.Line
+	}
+	if len(d.Overdue) > 0 {
+		k.overdue = strings.Join(d.Overdue, "\x00")
+	}
+	return k, k.text != "" && !r.rec.KeepsRawStatements()
+}
+
+// writeLocked queues h unless it was written already, and forgets it: the
+// results of runs still running follow as result events.
+func (r *Recorder) writeLocked(s *session, h *heldEvent) {
+	if _, ok := s.events[h]; !ok {
+		return
+	}
+	delete(s.events, h)
+	h.timer.Stop()
+	if s.open[h.key] == h {
+		delete(s.open, h.key)
+	}
+	for _, seq := range h.seqs {
+		if x, ok := s.runs[seq]; ok && x.ev == h {
+			delete(s.runs, seq)
+		}
+	}
+	r.write(s, h.ev)
 }
 
 // write queues ev without waiting for its commit (best effort: a failure
@@ -171,9 +250,15 @@ func (r *Recorder) Completed(ctx context.Context, s *pgproxy.SessionRecord, st *
 	}
 	res := st.Result
 	result := &recorder.Result{Rows: res.Rows, Bytes: res.Bytes, Duration: res.Duration, SQLState: res.SQLState, Error: res.Error, Masked: res.Masked}
-	if h := sess.take(st.Seq); h != nil {
-		h.ev.Result = result
-		r.write(sess, h.ev)
+	sess.mu.Lock()
+	defer sess.mu.Unlock()
+	if x, ok := sess.runs[st.Seq]; ok {
+		delete(sess.runs, st.Seq)
+		if x.run == 0 {
+			x.ev.ev.Result = result
+		} else {
+			x.ev.ev.Repeats[x.run-1].Result = result
+		}
 		return
 	}
 	r.write(sess, recorder.Event{Kind: recorder.KindResult,
@@ -187,17 +272,15 @@ func (r *Recorder) SessionEnd(ctx context.Context, s *pgproxy.SessionRecord, rea
 	if err == nil {
 		r.sessions.Delete(s.ID)
 		sess.mu.Lock()
-		seqs := make([]int64, 0, len(sess.held))
-		for seq := range sess.held {
-			seqs = append(seqs, seq)
+		held := make([]*heldEvent, 0, len(sess.events))
+		for h := range sess.events {
+			held = append(held, h)
+		}
+		slices.SortFunc(held, func(a, b *heldEvent) int { return cmp.Compare(a.first, b.first) })
+		for _, h := range held {
+			r.writeLocked(sess, h)
 		}
 		sess.mu.Unlock()
-		slices.Sort(seqs)
-		for _, seq := range seqs {
-			if h := sess.take(seq); h != nil {
-				r.write(sess, h.ev)
-			}
-		}
 		err = sess.rec.End(ctx, reason)
 	}
 	if err != nil && !errors.Is(err, recorder.ErrClosed) {

@@ -77,7 +77,8 @@ type Event struct {
 type Repeat struct {
 	// ID is the run's decision id.
 	ID string `json:"id"`
-	// Offset is the run's decision time after the event's Time.
+	// Offset is the run's decision time after the event's decision time
+	// (Decision.Time).
 	Offset time.Duration `json:"offset_ns"`
 	// Result is nil when the run had not completed when the event was
 	// written; a result event with ID follows.
@@ -132,6 +133,10 @@ type Decision struct {
 	// Overdue flags the roles whose review is overdue and whose on_overdue
 	// is "warn": the statement was allowed, and the record says so.
 	Overdue []string `json:"overdue,omitempty"`
+	// Time is when the decision was made, set where the event was held
+	// before it was written: the event's own time is when it joined the
+	// chain, whose times never go back.
+	Time time.Time `json:"time,omitzero"`
 }
 
 // DecisionFrom converts a policy decision.

@@ -161,7 +161,7 @@ func (r *Recorder) Decided(ctx context.Context, s *pgproxy.SessionRecord, st *pg
 	key, coalesce := r.keyOf(st)
 	if h := sess.open[key]; coalesce && h != nil {
 		if len(h.ev.Repeats) < maxRepeats {
-			h.ev.Repeats = append(h.ev.Repeats, recorder.Repeat{ID: id, Offset: st.Decided.Sub(h.ev.Time)})
+			h.ev.Repeats = append(h.ev.Repeats, recorder.Repeat{ID: id, Offset: st.Decided.Sub(h.ev.Decision.Time)})
 			h.seqs = append(h.seqs, st.Seq)
 			sess.runs[st.Seq] = heldRun{ev: h, run: len(h.ev.Repeats)}
 			return nil
@@ -169,6 +169,7 @@ func (r *Recorder) Decided(ctx context.Context, s *pgproxy.SessionRecord, st *pg
 		delete(sess.open, key) // full: written when its hold ends
 	}
 	h := &heldEvent{ev: statementEvent(id, st), key: key, first: st.Seq, seqs: []int64{st.Seq}}
+	h.ev.Decision.Time = st.Decided
 	sess.runs[st.Seq] = heldRun{ev: h}
 	sess.events[h] = struct{}{}
 	if coalesce {

@@ -114,8 +114,14 @@ func TestRepeatsCoalesce(t *testing.T) {
 			var got []recorded
 			for _, ev := range evs {
 				got = append(got, runsOf(ev))
+				if !ev.Decision.Time.Equal(t0.Add(idMillis(t, ev.Decision.ID))) {
+					t.Errorf("event %s: decision time %v, want t0+%v", ev.Decision.ID, ev.Decision.Time, idMillis(t, ev.Decision.ID))
+				}
 				prev := time.Duration(0) // runs are decided a millisecond apart
 				for _, r := range ev.Repeats {
+					if at := ev.Decision.Time.Add(r.Offset); !at.Equal(t0.Add(idMillis(t, r.ID))) {
+						t.Errorf("repeat %s decided at %v, want t0+%v", r.ID, at, idMillis(t, r.ID))
+					}
 					if r.Offset <= prev {
 						t.Errorf("repeat %s: offset %v after %v", r.ID, r.Offset, prev)
 					}
@@ -261,4 +267,15 @@ func trues(n int) []bool {
 		out[i] = true
 	}
 	return out
+}
+
+// idMillis is the decision time of run id after t0: runs are decided a
+// millisecond apart from seq 1 on.
+func idMillis(t *testing.T, id string) time.Duration {
+	t.Helper()
+	n, err := strconv.Atoi(id)
+	if err != nil {
+		t.Fatalf("decision id %q", id)
+	}
+	return time.Duration(n-1) * time.Millisecond
 }

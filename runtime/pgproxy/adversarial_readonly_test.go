@@ -175,7 +175,14 @@ var advReadOnlyCases = []roCase{
 }
 
 func TestAdversarialReadOnly(t *testing.T) {
-	a := newAdvEnv(t)
+	runAdvReadOnly(t, newAdvEnv(t), advReadOnlyCases)
+}
+
+// runAdvReadOnly runs each case in the simple protocol and as a prepared
+// statement: the statement must fail, the database state must not change,
+// no notification may be delivered, and the session must keep what the
+// gateway pins (or end).
+func runAdvReadOnly(t *testing.T, a *advEnv, cases []roCase) {
 	ctx := context.Background()
 	direct := pgconnTo(t, adminDSN)
 	state := func() string {
@@ -210,7 +217,7 @@ func TestAdversarialReadOnly(t *testing.T) {
 		mode string
 	}
 	var attempts []attempt
-	for _, tc := range advReadOnlyCases {
+	for _, tc := range cases {
 		for _, mode := range []string{"simple", "prepared"} {
 			attempts = append(attempts, attempt{tc, mode})
 		}

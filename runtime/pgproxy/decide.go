@@ -128,6 +128,7 @@ func (ss *session) decideAlternatives(alts []*pgsql.Analyzed, carried *maskSet, 
 	if len(alts) > 1 {
 		r := *first
 		r.Outputs = unionOutputs(alts)
+		r.Reads = unionReads(alts)
 		first = &r
 	}
 	return first, dec, ms
@@ -347,7 +348,7 @@ func (ss *session) record(v *verdict, protocol string) ([]*stmtRun, *pgproto3.Er
 			an := v.stmts[i]
 			r.rec.Statement = &an.Statement
 			r.rec.raw, r.rec.redacted = an.Text, an.Redacted
-			r.outputs = an.Outputs
+			r.outputs, r.reads = an.Outputs, an.Reads
 		}
 		if i < len(v.masks) {
 			r.masks = v.masks[i]

@@ -17,8 +17,19 @@ const (
 	oidInt2    = 21
 	oidInt4    = 23
 	oidJSON    = 114
+	oidXML     = 142
+	oidXMLs    = 143 // xml[]
 	oidJSONB   = 3802
 	oidNumeric = 1700
+	oidXID8    = 5069
+)
+
+// rangeElems maps the built-in range types whose bounds a text scan would
+// see as digits (int4range, numrange, int8range) to their element types,
+// and multiRanges their multirange types to the range types.
+var (
+	rangeElems  = map[uint32]uint32{3904: oidInt4, 3906: oidNumeric, 3926: oidInt8}
+	multiRanges = map[uint32]uint32{4451: 3904, 4532: 3906, 4536: 3926}
 )
 
 // maxEncDepth bounds the nesting of arrays and records decodeFinds follows.
@@ -26,13 +37,16 @@ const maxEncDepth = 8
 
 // encodedFinds reports whether the detectors find something in a value of
 // type oid sent in format (0 text, 1 binary) once its encoding is undone:
-// the elements of binary arrays and records (whose length prefixes may glue
-// a letter to a number), binary integers and numerics (digits a text scan
-// would see), jsonb's version byte, \uXXXX escapes of JSON text, and the hex
-// output of bytea. The caller has scanned the raw bytes.
+// the elements of binary arrays, records and ranges (whose length prefixes
+// may glue a letter to a number), binary integers and numerics (digits a
+// text scan would see), jsonb's version byte, \uXXXX escapes of JSON text
+// (also inside the quoting of array and record text), XML character
+// references, and the hex output of bytea. The caller has scanned the raw
+// bytes.
 func encodedFinds(s *masking.Scanner, oid uint32, format int16, v []byte) bool {
 	if format == 0 {
-		return hexFinds(s, v) || (oid == oidJSON || oid == oidJSONB) && jsonEscapesFind(s, v)
+		return hexFinds(s, v) || (oid == oidJSON || oid == oidJSONB) && jsonEscapesFind(s, v) ||
+			quotedEscapesFind(s, v) || (oid == oidXML || oid == oidXMLs) && xmlRefsFind(s, v)
 	}
 	return binaryFinds(s, oid, v, 0)
 }
@@ -48,6 +62,8 @@ func binaryFinds(s *masking.Scanner, oid uint32, v []byte, depth int) bool {
 		return len(v) == 4 && s.Finds(strconv.AppendInt(buf[:0], int64(int32(binary.BigEndian.Uint32(v))), 10))
 	case oidInt8:
 		return len(v) == 8 && s.Finds(strconv.AppendInt(buf[:0], int64(binary.BigEndian.Uint64(v)), 10))
+	case oidXID8:
+		return len(v) == 8 && s.Finds(strconv.AppendUint(buf[:0], binary.BigEndian.Uint64(v), 10))
 	case oidNumeric:
 		t, ok := numericText(v)
 		return ok && s.Finds([]byte(t))
@@ -55,9 +71,31 @@ func binaryFinds(s *masking.Scanner, oid uint32, v []byte, depth int) bool {
 		return len(v) > 0 && (s.Finds(v[1:]) || jsonEscapesFind(s, v[1:]))
 	case oidJSON:
 		return jsonEscapesFind(s, v)
+	case oidXML:
+		return xmlRefsFind(s, v)
 	}
 	if textLike(oid) || oid == oidBytea || depth >= maxEncDepth {
 		return false // the raw bytes are the value
+	}
+	if elem, ok := rangeElems[oid]; ok {
+		return rangeFinds(s, elem, v, depth)
+	}
+	if rng, ok := multiRanges[oid]; ok {
+		// A count, then each range length-prefixed.
+		if len(v) < 4 {
+			return false
+		}
+		for p := 4; p < len(v); {
+			r, q, ok := lengthPrefixed(v, p)
+			if !ok {
+				return false
+			}
+			if r != nil && binaryFinds(s, rng, r, depth+1) {
+				return true
+			}
+			p = q
+		}
+		return false
 	}
 	// Another type: an array or a record when its framing parses exactly;
 	// each element is then scanned alone, raw and decoded.
@@ -72,6 +110,31 @@ func binaryFinds(s *masking.Scanner, oid uint32, v []byte, depth int) bool {
 		if e.v != nil && (s.Finds(e.v) || binaryFinds(s, e.oid, e.v, depth+1)) {
 			return true
 		}
+	}
+	return false
+}
+
+// rangeFinds scans the bounds of a range in binary format: a flags byte,
+// then the lower and upper bounds (each length-prefixed) unless the range
+// is empty or the bound infinite.
+func rangeFinds(s *masking.Scanner, elem uint32, v []byte, depth int) bool {
+	const empty, lowerInf, upperInf = 0x01, 0x08, 0x10
+	if len(v) < 1 || v[0]&empty != 0 {
+		return false
+	}
+	p := 1
+	for _, inf := range []byte{lowerInf, upperInf} {
+		if v[0]&inf != 0 {
+			continue
+		}
+		b, q, ok := lengthPrefixed(v, p)
+		if !ok {
+			return false
+		}
+		if b != nil && (s.Finds(b) || binaryFinds(s, elem, b, depth+1)) {
+			return true
+		}
+		p = q
 	}
 	return false
 }
@@ -254,6 +317,72 @@ func jsonEscapesFind(s *masking.Scanner, v []byte) bool {
 			continue
 		}
 		out = append(out, v[i])
+	}
+	return s.Finds(out)
+}
+
+// quotedEscapesFind looks for \uXXXX escapes of JSON values inside array
+// and record text, where each level of quoting doubles backslashes and
+// quotes ("{\"\\\\u0034111...\"}"): it removes one level at a time and
+// scans with the escapes decoded.
+func quotedEscapesFind(s *masking.Scanner, v []byte) bool {
+	if !bytes.Contains(v, []byte(`\\u`)) {
+		return false
+	}
+	for range maxEncDepth {
+		u := unquoteLevel(v)
+		if bytes.Equal(u, v) {
+			return false
+		}
+		if jsonEscapesFind(s, u) {
+			return true
+		}
+		v = u
+	}
+	return false
+}
+
+// unquoteLevel undoes one level of array or record quoting: a backslash
+// escapes the next byte, and a doubled quote is one quote.
+func unquoteLevel(v []byte) []byte {
+	out := make([]byte, 0, len(v))
+	for i := 0; i < len(v); i++ {
+		switch {
+		case v[i] == '\\' && i+1 < len(v):
+			i++
+		case v[i] == '"' && i+1 < len(v) && v[i+1] == '"':
+			i++
+		}
+		out = append(out, v[i])
+	}
+	return out
+}
+
+// xmlRefsFind scans XML text with its numeric character references of
+// ASCII characters decoded ("&#52;111..." is "4111...").
+func xmlRefsFind(s *masking.Scanner, v []byte) bool {
+	i := bytes.Index(v, []byte("&#"))
+	if i < 0 {
+		return false
+	}
+	out := make([]byte, 0, len(v))
+	out = append(out, v[:i]...)
+	for i < len(v) {
+		if v[i] == '&' && i+2 < len(v) && v[i+1] == '#' {
+			if end := bytes.IndexByte(v[i+2:], ';'); end > 0 && end <= 8 {
+				num, base := string(v[i+2:i+2+end]), 10
+				if num[0] == 'x' || num[0] == 'X' {
+					num, base = num[1:], 16
+				}
+				if c, err := strconv.ParseUint(num, base, 8); err == nil && c < 0x80 {
+					out = append(out, byte(c))
+					i += end + 3
+					continue
+				}
+			}
+		}
+		out = append(out, v[i])
+		i++
 	}
 	return s.Finds(out)
 }

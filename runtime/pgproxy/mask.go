@@ -300,7 +300,8 @@ func (ss *session) maskError(o *op, m *pgproto3.ErrorResponse) *pgproto3.ErrorRe
 		return m
 	}
 	e := *m
-	maskFields(ms, e.Code, callsFunctions(o) || (holds || readsMasked(o, ms)) && !dataFree(e.Code), &e.Message, &e.Detail, &e.Hint, &e.Where, &e.InternalQuery)
+	maskFields(ms, e.Code, callsFunctions(o) || (holds || readsMasked(o, ms)) && !dataFree(e.Code), &e.Message, &e.Detail, &e.Hint, &e.Where,
+		objectFields(&e), &e.InternalQuery)
 	return &e
 }
 
@@ -320,10 +321,12 @@ func commits(o *op) bool {
 }
 
 // readsMasked reports whether a statement of o reads a masked column, in
-// its result or its filters, or something of unknown origin: its errors
-// may then quote a masked value anywhere in their text (`ssn::regclass`
-// answers `relation "123-45-6789" does not exist`, `chr(salary)` prints the
-// number unquoted). A message outside any statement counts as reading.
+// its result, its filters or anywhere else (a column of a CTE it does not
+// use, the statement under EXPLAIN ANALYZE: pgsql Analyzed.Reads), or
+// something of unknown origin: its errors may then quote a masked value
+// anywhere in their text (`ssn::regclass` answers `relation "123-45-6789"
+// does not exist`, `chr(salary)` prints the number unquoted). A message
+// outside any statement counts as reading.
 func readsMasked(o *op, ms *maskSet) bool {
 	if o == nil {
 		return true
@@ -339,6 +342,9 @@ func readsMasked(o *op, ms *maskSet) bool {
 			}
 		}
 		if st := r.rec.Statement; st != nil && rms.firstOf(st.FilterColumns) != nil {
+			return true
+		}
+		if r.reads.Unknown || rms.firstOf(r.reads.Sources) != nil {
 			return true
 		}
 	}
@@ -378,17 +384,25 @@ func (ss *session) maskNotice(o *op, m *pgproto3.NoticeResponse) *pgproto3.Notic
 		return m
 	}
 	e := *m
-	maskFields(ms, e.Code, callsFunctions(o) || readsMasked(o, ms) && !dataFree(e.Code), &e.Message, &e.Detail, &e.Hint, &e.Where, &e.InternalQuery)
+	maskFields(ms, e.Code, callsFunctions(o) || readsMasked(o, ms) && !dataFree(e.Code), &e.Message, &e.Detail, &e.Hint, &e.Where,
+		objectFields((*pgproto3.ErrorResponse)(&e)), &e.InternalQuery)
 	return &e
+}
+
+// objectFields are the fields of an error or notice that name schema
+// objects: PostgreSQL fills them with names, but a function's RAISE ...
+// USING COLUMN (TABLE, SCHEMA, DATATYPE, CONSTRAINT) puts any text there.
+func objectFields(e *pgproto3.ErrorResponse) []*string {
+	return []*string{&e.SchemaName, &e.TableName, &e.ColumnName, &e.DataTypeName, &e.ConstraintName}
 }
 
 // maskFields masks an error's or notice's fields under ms. With column
 // masking, the Detail is hidden whole, and so are the values quoted in the
 // message and context of the errors that quote the data they failed on
 // (see valueCarrying): `SELECT ssn::int` must not answer with
-// `invalid input syntax for type integer: "123-45-6789"`. Detectors then
-// scan every field.
-func maskFields(ms *maskSet, code string, hideAll bool, message, detail, hint, where *string, rest ...*string) {
+// `invalid input syntax for type integer: "123-45-6789"`; the object
+// fields are treated as the message is. Detectors then scan every field.
+func maskFields(ms *maskSet, code string, hideAll bool, message, detail, hint, where *string, objects []*string, rest ...*string) {
 	if ms.hasColumns && *detail != "" {
 		*detail = hiddenDetail
 	}
@@ -396,17 +410,23 @@ func maskFields(ms *maskSet, code string, hideAll bool, message, detail, hint, w
 	case ms.hasColumns && raised(code):
 		*message, *hint = hiddenRaised, ""
 		*where = hideQuoted(*where)
+		for _, f := range objects {
+			*f = ""
+		}
 	case ms.hasColumns && hideAll:
 		*message, *hint, *where = hiddenMessage, "", ""
-		for _, f := range rest {
+		for _, f := range append(objects, rest...) {
 			*f = ""
 		}
 	case ms.hasColumns && valueCarrying(code):
 		*message = hideQuoted(*message)
 		*where = hideQuoted(*where)
 		*hint = hideQuoted(*hint)
+		for _, f := range objects {
+			*f = hideQuoted(*f)
+		}
 	}
-	rest = append(rest, hint, where)
+	rest = append(append(rest, hint, where), objects...)
 	if ms.scanner.Empty() {
 		return
 	}

@@ -46,6 +46,7 @@ type op struct {
 type stmtRun struct {
 	rec     StatementRecord
 	outputs []pgsql.Lineage // lineage of result columns (analyzer)
+	reads   pgsql.Lineage   // every column the statement reads (analyzer)
 	masks   *maskSet        // nil: no masking for this statement
 	plan    *rowPlan        // current result's masking plan (relay)
 	done    bool

@@ -178,6 +178,21 @@ func (ss *session) handleUpstream(msg pgproto3.BackendMessage) (pgproto3.Backend
 			return fatal(CodeInsufficientPrivilege, "mandate: the server reports that setting "+m.Name+
 				" changed, which the gateway pins: code the gateway could not analyze (a function, a cast, a trigger) changed it; ending the session"), true
 		}
+		// A setting set from data (set_config('application_name', col,
+		// false), in a view or a function) reaches the client as free
+		// text: hidden as an error's message would be, then scanned.
+		if ms := ss.masksFor(o); ms != nil {
+			v := m.Value
+			if ms.hasColumns && (callsFunctions(o) || readsMasked(o, ms)) {
+				v = hiddenValue
+			}
+			if !ms.scanner.Empty() {
+				v, _ = ms.scanner.MaskString(v)
+			}
+			if v != m.Value {
+				return &pgproto3.ParameterStatus{Name: m.Name, Value: v}, true
+			}
+		}
 	case *pgproto3.BackendKeyData, *pgproto3.AuthenticationOk:
 		return nil, false
 	}

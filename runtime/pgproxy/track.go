@@ -329,6 +329,16 @@ func (ss *session) resolveSQLObject(an *pgsql.Analyzed, local []*sqlEffect) ([]*
 	return []*pgsql.Analyzed{an}, nil, nil
 }
 
+// unionReads is what any of ans reads (Analyzed.Reads).
+func unionReads(ans []*pgsql.Analyzed) pgsql.Lineage {
+	var u pgsql.Lineage
+	for _, a := range ans {
+		u.Sources = append(u.Sources, a.Reads.Sources...)
+		u.Unknown = u.Unknown || a.Reads.Unknown
+	}
+	return u
+}
+
 // unionOutputs is the result lineage of one of several statements, not
 // known which: their own when there is one, else every column may come
 // from any source of any of them.

@@ -77,6 +77,14 @@ type Analyzed struct {
 	// reads may be masked, so the proxy denies the statement when masking
 	// applies, as it does for Unknown outputs.
 	FilterUnknown bool
+	// Reads is every column the statement reads, at any depth, whether or
+	// not its value reaches a result column, a filter or stored data: the
+	// select list of an EXISTS, a column of a CTE the query does not use,
+	// the statement under EXPLAIN ANALYZE. The server still computes what
+	// they read, and an error raised on the way may print the value (chr,
+	// make_date, regclass), so the proxy hides the error messages of a
+	// statement whose Reads hold a masked column (or are Unknown).
+	Reads Lineage
 	// Builtins are the functions of the built-in safe set this statement
 	// calls without a schema (field notation included), and Operators the
 	// operators it names without one (and those PostgreSQL looks up for
@@ -224,12 +232,14 @@ func (a *Analyzed) ResolveExecute(prepared *Analyzed) *Analyzed {
 		FilterUnknown: prepared.FilterUnknown || a.FilterUnknown}
 	in := prepared.Statement
 	r.Writes = union([]Lineage{prepared.Writes, a.Writes})
+	r.Reads = union([]Lineage{prepared.Reads, a.Reads})
 	inner := prepared
 	if prepared.Prepared != nil {
 		inner = prepared.Prepared
 		in = prepared.Prepared.Statement
 		r.Outputs = prepared.Prepared.Outputs
 		r.Writes = union([]Lineage{prepared.Prepared.Writes, a.Writes})
+		r.Reads = union([]Lineage{prepared.Prepared.Reads, a.Reads})
 		r.FilterUnknown = prepared.Prepared.FilterUnknown || a.FilterUnknown
 	}
 	r.Builtins = mergeStrings(inner.Builtins, a.Builtins)

@@ -174,7 +174,7 @@ var analyzeCases = []analyzeCase{
 		want: model.Statement{Tag: "MERGE", Accesses: acc("select:app.s", "select:app.t", "insert:app.t",
 			"update:app.t", "delete:app.t"), FilterColumns: []string{"app.s.del", "app.s.id", "app.t.id"}}, checkOuts: true},
 	{name: "merge do nothing", sql: `MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN DO NOTHING`,
-		want: model.Statement{Tag: "MERGE", Accesses: acc("select:app.s", "select:app.t"),
+		want: model.Statement{Tag: "MERGE", Accesses: acc("select:app.s", "select:app.t", "update:app.t"),
 			FilterColumns: []string{"app.s.id", "app.t.id"}}, checkOuts: true},
 	{name: "truncate", sql: "TRUNCATE a, app.b",
 		want: model.Statement{Tag: "TRUNCATE TABLE", Accesses: acc("delete:app.a", "delete:app.b")}, checkOuts: true},

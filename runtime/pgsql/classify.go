@@ -16,6 +16,7 @@ func analyzeStmt(n *pg_query.Node, text string, opts Options, version int32) (*A
 	an.Statement = a.statement(tag)
 	an.Writes = a.writes.lineage()
 	an.FilterUnknown = a.filterUnknown
+	an.Reads = a.readsLineage()
 	an.Builtins, an.Operators = setList(a.builtins), setList(a.operators)
 	return an, a.literal
 }
@@ -255,6 +256,7 @@ func (a *analyzer) prepareStmt(p *pg_query.PrepareStmt, an *Analyzed) string {
 	inner.Statement = a.statement(tag)
 	inner.Writes = a.writes.lineage()
 	inner.FilterUnknown = a.filterUnknown
+	inner.Reads = a.readsLineage()
 	inner.Builtins, inner.Operators = setList(a.builtins), setList(a.operators)
 	inner.DecisionKey = decisionKey(inner)
 	an.Prepared = inner

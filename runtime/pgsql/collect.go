@@ -31,6 +31,10 @@ type analyzer struct {
 	// filterUnknown is set when a filter reads something whose origin is
 	// unknown (a reference the analyzer cannot resolve).
 	filterUnknown bool
+	// reads are the sources of every column reference and star, at any
+	// depth; readsUnknown is set when one of them could not be resolved.
+	reads        map[string]bool
+	readsUnknown bool
 	// version is the parse tree version, for Deparse.
 	version int32
 	// depth guards the Go recursion on pathological trees.
@@ -43,6 +47,7 @@ func newAnalyzer(opts Options) *analyzer {
 		accesses:  map[model.Access]bool{},
 		functions: map[string]bool{},
 		filters:   map[string]bool{},
+		reads:     map[string]bool{},
 		builtins:  map[string]bool{},
 		operators: map[string]bool{},
 	}
@@ -156,6 +161,21 @@ func (a *analyzer) filterLineage(l Lineage) {
 	if l.Unknown {
 		a.filterUnknown = true
 	}
+}
+
+// read records what a column reference or star reads, wherever it is.
+func (a *analyzer) read(l Lineage) {
+	for _, s := range l.Sources {
+		a.reads[s] = true
+	}
+	if l.Unknown {
+		a.readsUnknown = true
+	}
+}
+
+// readsLineage is everything the statement reads, as one lineage.
+func (a *analyzer) readsLineage() Lineage {
+	return Lineage{Sources: setList(a.reads), Unknown: a.readsUnknown}
 }
 
 // forbid records the first reason a statement is forbidden.

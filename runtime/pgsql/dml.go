@@ -100,6 +100,7 @@ func (a *analyzer) mergeStmt(s *pg_query.MergeStmt, outer *scope, filter bool) (
 	a.fromItem(s.SourceRelation, sc)
 	var discard linAcc
 	a.expr(s.JoinCondition, sc, true, &discard)
+	writes := false
 	for _, n := range s.MergeWhenClauses {
 		wc := n.GetMergeWhenClause()
 		if wc == nil {
@@ -108,10 +109,13 @@ func (a *analyzer) mergeStmt(s *pg_query.MergeStmt, outer *scope, filter bool) (
 		switch wc.CommandType {
 		case pg_query.CmdType_CMD_INSERT:
 			a.access("insert", target.table)
+			writes = true
 		case pg_query.CmdType_CMD_UPDATE:
 			a.access("update", target.table)
+			writes = true
 		case pg_query.CmdType_CMD_DELETE:
 			a.access("delete", target.table)
+			writes = true
 		case pg_query.CmdType_CMD_NOTHING:
 		default:
 			a.forbid("MERGE action the analyzer does not know")
@@ -121,6 +125,12 @@ func (a *analyzer) mergeStmt(s *pg_query.MergeStmt, outer *scope, filter bool) (
 		for _, v := range wc.Values {
 			a.expr(v, sc, false, &a.writes)
 		}
+	}
+	if !writes {
+		// Only DO NOTHING: still a MERGE, which takes the target's write
+		// lock (ROW EXCLUSIVE) and which PostgreSQL then runs even in a
+		// read-only transaction. It needs update, as LOCK does.
+		a.access("update", target.table)
 	}
 	names, outs := a.targetList(s.ReturningList, sc, filter)
 	if target.used {

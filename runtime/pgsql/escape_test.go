@@ -19,6 +19,7 @@ import (
 //	out:COL            an output carries COL (or its table's *) or is unknown
 //	noaccess:T         no statement reads table T (name resolution check)
 //	writes:COL         what is stored carries COL (or its table's *) or is unknown
+//	reads:COL          Reads holds COL (or its table's *) or is unknown
 //	builtin:F          Builtins holds F (nobuiltin: does not)
 //	operator:O         Operators holds O (nooperator: does not)
 type escapeCase struct {
@@ -46,6 +47,8 @@ var escapeCases = []escapeCase{
 	{"conflict index expression", "INSERT INTO t VALUES (1) ON CONFLICT ((lower(v) || evil())) DO NOTHING", []string{"function:evil"}},
 	{"merge", "MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN DELETE", []string{"access:delete:app.t"}},
 	{"merge insert", "MERGE INTO t USING s ON t.id = s.id WHEN NOT MATCHED THEN INSERT (id) VALUES (s.id)", []string{"access:insert:app.t"}},
+	{"merge do nothing", "MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN DO NOTHING", []string{"access:update:app.t"}},
+	{"merge do nothing on false", "MERGE INTO t USING s ON false WHEN NOT MATCHED THEN DO NOTHING", []string{"access:update:app.t"}},
 	{"truncate", "TRUNCATE t", []string{"access:delete:app.t"}},
 	{"truncate only", "TRUNCATE ONLY app.t RESTART IDENTITY CASCADE", []string{"access:delete:app.t"}},
 
@@ -385,9 +388,19 @@ var escapeCases = []escapeCase{
 	{"filter srf in select", "SELECT count(*) FROM (SELECT unnest(string_to_array(email, '@')) FROM users) s", []string{"filter:app.users.email"}},
 	{"filter user function in select", "SELECT count(*) FROM (SELECT app.rows_of(email) FROM users) s", []string{"filter:app.users.email"}},
 	{"filter xmltable", "SELECT count(*) FROM users u, XMLTABLE('/r' PASSING xmlelement(name r, u.email) COLUMNS x text) t", []string{"filter:app.users.email"}},
+	{"filter tablesample percentage", "SELECT count(*) FROM t TABLESAMPLE BERNOULLI ((SELECT ascii(email) FROM users LIMIT 1))", []string{"filter:app.users.email"}},
+	{"filter tablesample seed", "SELECT count(*) FROM t TABLESAMPLE SYSTEM (50) REPEATABLE ((SELECT length(email) FROM users LIMIT 1))", []string{"filter:app.users.email"}},
 	{"filter recursive search", "WITH RECURSIVE r(e) AS (SELECT email FROM users UNION ALL SELECT e FROM r WHERE false) SEARCH DEPTH FIRST BY e SET ord SELECT 1 FROM r ORDER BY ord", []string{"filter:app.users.email"}},
 	{"filter recursive cycle", "WITH RECURSIVE r(e) AS (SELECT email FROM users UNION ALL SELECT e FROM r) CYCLE e SET c USING p SELECT count(*) FROM r", []string{"filter:app.users.email"}},
 	{"out recursive cycle path", "WITH RECURSIVE r(e) AS (SELECT email FROM users UNION ALL SELECT e FROM r) CYCLE e SET c USING p SELECT p FROM r", []string{"out:app.users.email"}},
+
+	// Values read where they are neither a result nor a filter: errors
+	// computing them may print them.
+	{"reads exists select list", "SELECT EXISTS (SELECT chr(salary) FROM users)", []string{"reads:app.users.salary"}},
+	{"reads unused cte column", "WITH w AS MATERIALIZED (SELECT id, email::regclass AS r FROM users) SELECT count(*) FROM w", []string{"reads:app.users.email"}},
+	{"reads explain analyze", "EXPLAIN ANALYZE SELECT chr(salary) FROM users", []string{"reads:app.users.salary"}},
+	{"reads star in exists", "SELECT EXISTS (SELECT * FROM users)", []string{"reads:app.users.email"}},
+	{"reads prepared", "PREPARE p AS SELECT EXISTS (SELECT chr(salary) FROM users)", []string{"reads:app.users.salary"}},
 
 	// Catalogs holding copies of column values.
 	{"pg_stats", "SELECT most_common_vals FROM pg_stats", []string{"forbidden"}},
@@ -467,6 +480,14 @@ func escapeHolds(res []*Analyzed, want string) bool {
 			}
 		case "filter":
 			if slices.Contains(st.FilterColumns, arg) || slices.Contains(st.FilterColumns, table(arg)+".*") {
+				return true
+			}
+		case "reads":
+			w := r.Reads
+			if r.Prepared != nil {
+				w = r.Prepared.Reads
+			}
+			if w.Unknown || slices.Contains(w.Sources, arg) || slices.Contains(w.Sources, table(arg)+".*") {
 				return true
 			}
 		case "writes":

@@ -147,6 +147,7 @@ func (a *analyzer) columnRef(c *pg_query.ColumnRef, sc *scope, filter bool, acc 
 			}
 		}
 	}
+	a.read(l)
 	acc.addLineage(l)
 	acc.direct = l.Direct
 	if filter {

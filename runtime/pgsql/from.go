@@ -77,11 +77,13 @@ func (a *analyzer) fromItem(n *pg_query.Node, sc *scope) {
 		}
 	case *pg_query.Node_RangeTableSample:
 		a.fromItem(x.RangeTableSample.Relation, sc)
+		// The sampling arguments and the REPEATABLE seed decide which rows
+		// come back: filters (a subquery may compute them).
 		var discard linAcc
 		for _, arg := range x.RangeTableSample.Args {
-			a.expr(arg, sc, false, &discard)
+			a.expr(arg, sc, true, &discard)
 		}
-		a.expr(x.RangeTableSample.Repeatable, sc, false, &discard)
+		a.expr(x.RangeTableSample.Repeatable, sc, true, &discard)
 	default:
 		// XMLTABLE, JSON_TABLE and anything newer: a derived item whose
 		// columns carry whatever its expressions read, and whose rows

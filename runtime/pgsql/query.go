@@ -364,6 +364,7 @@ func (a *analyzer) targetList(list []*pg_query.Node, sc *scope, filter bool) ([]
 			if len(parts) > 0 && parts[len(parts)-1] == "*" {
 				ns, ls := a.expandStar(parts, sc)
 				for _, l := range ls {
+					a.read(l)
 					if filter {
 						a.filterLineage(l)
 					}

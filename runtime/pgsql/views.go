@@ -13,6 +13,10 @@ import (
 type View struct {
 	Columns []string
 	Outputs []Lineage
+	// Reads is every column the view's query reads (Analyzed.Reads): a
+	// statement that reads the view computes them all, used or not (a
+	// DISTINCT or a filter of the view needs them).
+	Reads Lineage
 }
 
 // ViewFromDefinition analyzes a view's defining query. opts must resolve
@@ -26,7 +30,7 @@ func ViewFromDefinition(columns []string, definition string, opts Options) (*Vie
 		return nil, errors.New("analyzing view definition: not a single SELECT")
 	}
 	outs := res[0].Outputs
-	v := &View{Columns: columns, Outputs: outs}
+	v := &View{Columns: columns, Outputs: outs, Reads: res[0].Reads}
 	if len(outs) != len(columns) {
 		// A star the catalog did not expand: every column may carry anything.
 		all := union(outs)
@@ -42,8 +46,8 @@ func ViewFromDefinition(columns []string, definition string, opts Options) (*Vie
 // maxViewDepth bounds views over views; deeper lineage becomes Unknown.
 const maxViewDepth = 16
 
-// ExpandViews returns a copy of a whose output lineage, filter columns and
-// writes name, instead of view columns, the columns the views read
+// ExpandViews returns a copy of a whose output lineage, filter columns,
+// writes and reads name, instead of view columns, the columns the views read
 // (through views of views), or a itself when none of them is in a view.
 // resolve returns nil for relations that are not views.
 func (a *Analyzed) ExpandViews(resolve func(table string) *View) *Analyzed {
@@ -58,6 +62,15 @@ func (a *Analyzed) ExpandViews(resolve func(table string) *View) *Analyzed {
 	// What the statement stores: a copy of a view's column is a copy of
 	// what the view reads.
 	r.Writes = expandLineage(a.Writes, resolve, 0)
+	// A view read without naming any of its columns (count(*)) still
+	// computes what it reads.
+	reads := Lineage{Sources: append([]string(nil), a.Reads.Sources...), Unknown: a.Reads.Unknown}
+	for _, x := range a.Statement.Accesses {
+		if x.Table != "" && resolve(x.Table) != nil {
+			reads.Sources = append(reads.Sources, x.Table+".*")
+		}
+	}
+	r.Reads = expandReads(reads, resolve, 0)
 	if len(a.Statement.FilterColumns) > 0 {
 		var acc linAcc
 		for _, f := range a.Statement.FilterColumns {
@@ -85,8 +98,13 @@ func (a *Analyzed) readsView(resolve func(table string) *View) bool {
 			return true
 		}
 	}
-	for _, s := range a.Writes.Sources {
+	for _, s := range append(a.Writes.Sources, a.Reads.Sources...) {
 		if t, _ := splitColumn(s); resolve(t) != nil {
+			return true
+		}
+	}
+	for _, x := range a.Statement.Accesses {
+		if x.Table != "" && resolve(x.Table) != nil {
 			return true
 		}
 	}
@@ -130,6 +148,33 @@ func expandLineage(l Lineage, resolve func(string) *View, depth int) Lineage {
 	out.Star = l.Star
 	out.Direct = direct && len(out.Sources) == 1 && !out.Unknown
 	return out
+}
+
+// expandReads is expandLineage for Reads: reading any column of a view
+// reads everything the view reads.
+func expandReads(l Lineage, resolve func(string) *View, depth int) Lineage {
+	var acc linAcc
+	acc.unknown = l.Unknown
+	changed := false
+	for _, s := range l.Sources {
+		table, _ := splitColumn(s)
+		v := resolve(table)
+		if v == nil {
+			acc.add(s)
+			continue
+		}
+		changed = true
+		if depth >= maxViewDepth {
+			acc.add(s)
+			acc.unknown = true
+			continue
+		}
+		acc.addLineage(expandReads(union(append([]Lineage{v.Reads}, v.Outputs...)), resolve, depth+1))
+	}
+	if !changed {
+		return l
+	}
+	return acc.lineage()
 }
 
 // splitColumn splits schema.table.column at its last unquoted dot.

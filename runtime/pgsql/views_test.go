@@ -39,6 +39,27 @@ func TestExpandViews(t *testing.T) {
 		{"INSERT INTO notes (body) SELECT mail FROM contacts", nil, nil, []string{"app.users.email"}},
 		{"CREATE TABLE copy AS SELECT m FROM mails", nil, nil, []string{"app.users.email"}},
 	}
+	// Reading any column of a view reads everything the view reads (a
+	// DISTINCT or a filter in it computes the other columns too).
+	distinct, err := ViewFromDefinition([]string{"id", "x"}, "SELECT DISTINCT id, chr(salary) AS x FROM users WHERE email <> ''", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	views["app.distinct_v"] = distinct
+	for sql, want := range map[string][]string{
+		"SELECT id FROM distinct_v":                       {"app.users.email", "app.users.id", "app.users.salary"},
+		"SELECT EXISTS (SELECT id FROM mails)":            {"app.users.email", "app.users.id"},
+		"SELECT count(*) FROM users WHERE id IS NOT NULL": {"app.users.id"},
+		"SELECT count(*) FROM distinct_v":                 {"app.users.email", "app.users.id", "app.users.salary"},
+	} {
+		res, err := Analyze(sql, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, res[0].ExpandViews(resolve).Reads.Sources, cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("%s: reads (-want +got):\n%s", sql, diff)
+		}
+	}
 	for _, tc := range tests {
 		t.Run(tc.sql, func(t *testing.T) {
 			res, err := Analyze(tc.sql, opts)
@@ -134,7 +155,8 @@ func TestViewFromCatalog(t *testing.T) {
 	}
 	u := schema + ".users."
 	want := &View{Columns: []string{"uid", "shout", "id", "email"},
-		Outputs: []Lineage{dir(u + "id"), src(u + "email"), dir(u + "id"), dir(u + "email")}}
+		Outputs: []Lineage{dir(u + "id"), src(u + "email"), dir(u + "id"), dir(u + "email")},
+		Reads:   Lineage{Sources: []string{u + "email", u + "id"}}}
 	if diff := cmp.Diff(want, v, cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("view (-want +got):\n%s\ndefinition: %s", diff, def)
 	}

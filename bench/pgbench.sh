@@ -13,6 +13,8 @@
 # Every (mode, target) runs ROUNDS times, interleaved, and the median is
 # reported: the machine is shared, and interleaving spreads load changes
 # over all targets.
+# GW_GOMAXPROCS=N runs both gateways with GOMAXPROCS=N (default: the
+# runtime's, one per core).
 # Usage: bench/pgbench.sh [DURATION_SECONDS]   (per run, default 10; ROUNDS=3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -80,11 +82,11 @@ PIDS+=($!)
 # The gateway.
 go build -o "$TMP/benchgw" ./runtime/pgproxy/internal/benchgw
 export BENCH_TOKEN=bench-token-$RANDOM
-"$TMP/benchgw" -policy runtime/pgproxy/testdata/bench-policy -database "$DB" \
+env ${GW_GOMAXPROCS:+GOMAXPROCS=$GW_GOMAXPROCS} "$TMP/benchgw" -policy runtime/pgproxy/testdata/bench-policy -database "$DB" \
   -listen 127.0.0.1:$GW_PORT -http 127.0.0.1:$GW_HTTP >"$TMP/gw.log" 2>&1 &
 PIDS+=($!)
 # The same gateway recording nothing, to show what recording costs.
-"$TMP/benchgw" -policy runtime/pgproxy/testdata/bench-policy -database "$DB" -record=false \
+env ${GW_GOMAXPROCS:+GOMAXPROCS=$GW_GOMAXPROCS} "$TMP/benchgw" -policy runtime/pgproxy/testdata/bench-policy -database "$DB" -record=false \
   -listen 127.0.0.1:$GW2_PORT -http 127.0.0.1:$((GW_HTTP + 1)) >"$TMP/gw2.log" 2>&1 &
 PIDS+=($!)
 
@@ -156,7 +158,7 @@ b, a, n = json.loads(sys.argv[1]), json.loads(sys.argv[2]), int(sys.argv[3])
 import statistics
 tps = {k: statistics.median(map(float, v.split())) for k, v in [$(for k in "${!TPS[@]}"; do printf '("%s", "%s"),' "$k" "${TPS[$k]}"; done)]}
 p50 = {k: statistics.median(map(float, v.split())) for k, v in [$(for k in "${!P50[@]}"; do printf '("%s", "%s"),' "$k" "${P50[$k]}"; done)]}
-print(f"pgbench -S, $CLIENTS clients, $THREADS threads, ${DURATION}s per run, median of $ROUNDS rounds, scale $SCALE")
+print(f"pgbench -S, $CLIENTS clients, $THREADS threads, ${DURATION}s per run, median of $ROUNDS rounds, scale $SCALE, gateway GOMAXPROCS ${GW_GOMAXPROCS:-default}")
 print(f"{'mode':9} {'target':13} {'tps':>10} {'ratio':>6} {'p50 us':>8} {'+p50 us':>8}")
 for mode in ("simple", "prepared", "one"):
     d = tps["direct-" + mode]

@@ -63,7 +63,10 @@ type catalog struct {
 
 // shadowQuery lists the functions ('f') and operators ('o') of the pinned
 // search path's schema that no extension installed: definitions an
-// unqualified call or operator may resolve to instead of pg_catalog's.
+// unqualified call or operator may resolve to instead of pg_catalog's. It
+// also lists the relations of pg_catalog ('r'): the analyzer resolves an
+// unqualified catalog name of any PostgreSQL version to pg_catalog, but
+// on a server whose pg_catalog lacks it the name reaches the search path.
 const shadowQuery = `SELECT 'f', p.proname FROM pg_catalog.pg_proc p
 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 WHERE n.nspname = $1 AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
@@ -72,11 +75,15 @@ UNION
 SELECT 'o', o.oprname FROM pg_catalog.pg_operator o
 JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace
 WHERE n.nspname = $1 AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
-  WHERE d.classid = 'pg_catalog.pg_operator'::pg_catalog.regclass AND d.objid = o.oid AND d.deptype = 'e')`
+  WHERE d.classid = 'pg_catalog.pg_operator'::pg_catalog.regclass AND d.objid = o.oid AND d.deptype = 'e')
+UNION
+SELECT 'r', c.relname FROM pg_catalog.pg_class c
+WHERE c.relnamespace = 'pg_catalog'::pg_catalog.regnamespace`
 
 // shadowSet is what shadowQuery found.
 type shadowSet struct {
 	funcs, ops map[string]bool
+	catalogs   map[string]bool // relations of pg_catalog
 	at         time.Time
 }
 
@@ -131,7 +138,8 @@ func newCatalog(s *Server) *catalog {
 }
 
 // shadowing returns the user-defined functions and operators of the pinned
-// search path's schema, cached for CatalogTTL.
+// search path's schema and the relations of pg_catalog, cached for
+// CatalogTTL.
 func (c *catalog) shadowing(conn *model.Connection) (*shadowSet, error) {
 	c.cacheMu.RLock()
 	sh := c.shadows[conn.Name]
@@ -149,12 +157,15 @@ func (c *catalog) shadowing(conn *model.Connection) (*shadowSet, error) {
 		c.drop(ctx, conn.Name)
 		return nil, fmt.Errorf("listing the functions and operators of %s on %s: %w", PinnedSearchPath, conn.Name, res.Err)
 	}
-	sh = &shadowSet{funcs: map[string]bool{}, ops: map[string]bool{}, at: time.Now()}
+	sh = &shadowSet{funcs: map[string]bool{}, ops: map[string]bool{}, catalogs: map[string]bool{}, at: time.Now()}
 	for _, row := range res.Rows {
-		if string(row[0]) == "f" {
+		switch string(row[0]) {
+		case "f":
 			sh.funcs[string(row[1])] = true
-		} else {
+		case "o":
 			sh.ops[string(row[1])] = true
+		default:
+			sh.catalogs[string(row[1])] = true
 		}
 	}
 	c.cacheMu.Lock()

@@ -139,6 +139,9 @@ func (ss *session) decideAlternatives(alts []*pgsql.Analyzed, carried *maskSet, 
 func (ss *session) decideOne(an *pgsql.Analyzed, carried *maskSet, now int64) (*pgsql.Analyzed, model.Decision, *maskSet) {
 	srv := ss.srv
 	an, shadows, reason := ss.shadowed(an)
+	if reason == "" {
+		reason = ss.missingCatalog(an)
+	}
 	if reason != "" {
 		return an, denyDecision(reason), nil
 	}
@@ -206,6 +209,10 @@ func (ss *session) throughViews(an *pgsql.Analyzed, dec model.Decision, ms, carr
 	}
 	if views == 0 {
 		return an, dec, ms
+	}
+	if reason := ss.missingCatalog(exp); reason != "" {
+		// A view's definition names them as the catalog printed it.
+		return exp, denyDecision(reason), nil
 	}
 	d, err := ss.srv.cfg.Policy.Decide(ss.srv.ctx, &model.Input{
 		Kind: "postgres", Agent: ss.rec.Agent, Connection: ss.rec.Connection,
@@ -477,6 +484,55 @@ func (ss *session) checkInheritance(an *pgsql.Analyzed, ms *maskSet) string {
 						" (partition or inheritance), and no rule masks it on " + a.Table + "; read " + member + " or extend the rule to " + a.Table
 				}
 			}
+		}
+	}
+	return ""
+}
+
+// missingCatalog returns why an may not run when it names a relation of
+// pg_catalog this server does not have. The analyzer resolves the
+// unqualified names of the catalogs of every PostgreSQL version it knows
+// (pg_stat_io, pg_wait_events, ...) to pg_catalog, but where the server's
+// pg_catalog lacks one, PostgreSQL resolves the name through the search
+// path: to a relation of the pinned schema, which neither a grant of
+// pg_catalog.* nor a masking rule of that schema would then describe. A
+// schema-qualified name of a missing catalog fails on the server anyway. A
+// catalog failure denies.
+func (ss *session) missingCatalog(an *pgsql.Analyzed) string {
+	var names []string
+	add := func(rel string) {
+		if name, ok := strings.CutPrefix(rel, "pg_catalog."); ok && !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	sources := func(srcs []string) {
+		for _, src := range srcs {
+			if rel, _, _, ok := pgsql.SplitSource(src); ok {
+				add(rel)
+			}
+		}
+	}
+	for _, a := range an.Statement.Accesses {
+		add(a.Table)
+	}
+	for _, o := range an.Outputs {
+		sources(o.Sources)
+	}
+	sources(an.Statement.FilterColumns)
+	sources(an.Reads.Sources)
+	sources(an.Writes.Sources)
+	if len(names) == 0 {
+		return ""
+	}
+	sh, err := ss.srv.catalog.shadowing(ss.conn)
+	if err != nil {
+		ss.srv.cfg.Logger.Warn("postgres catalog lookup", "session", ss.rec.ID, "err", err)
+		return "the relations of pg_catalog could not be looked up (fail closed)"
+	}
+	for _, n := range names {
+		if !sh.catalogs[n] {
+			return "pg_catalog has no relation " + n + " on this server, so PostgreSQL would resolve the name through the search path (" +
+				PinnedSearchPath + "." + n + "); write the schema of the relation meant"
 		}
 	}
 	return ""

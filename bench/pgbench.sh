@@ -3,7 +3,9 @@
 # PostgreSQL directly, through pgbouncer in session mode, and through the
 # mandate gateway (compiled policy, decision engine, the real recorder with
 # async durability, a masking rule on the column pgbench -S reads), in one
-# run; "gateway-norec" is the same gateway recording nothing. Prints TPS,
+# run; "gateway-norec" is the same gateway recording nothing, and
+# "go-relay" a Go TCP relay of the gateway's shape that only forwards bytes
+# (runtime/pgproxy/internal/benchrelay: the floor of a Go proxy hop). Prints TPS,
 # ratios to direct, p50 latency and the p50 latency the gateway adds (also
 # with one client, mode "one", where no query waits for a CPU), and the
 # gateway's memory per idle client connection.
@@ -27,6 +29,7 @@ SCALE=${SCALE:-10}
 IDLE=${IDLE:-50}
 DB=mandate_pgbench
 PGBOUNCER_PORT=16432
+RELAY_PORT=15600
 GW_PORT=15432
 GW_HTTP=15480
 GW2_PORT=15434
@@ -90,7 +93,12 @@ env ${GW_GOMAXPROCS:+GOMAXPROCS=$GW_GOMAXPROCS} "$TMP/benchgw" -policy runtime/p
   -listen 127.0.0.1:$GW2_PORT -http 127.0.0.1:$((GW_HTTP + 1)) >"$TMP/gw2.log" 2>&1 &
 PIDS+=($!)
 
-for port in $PGBOUNCER_PORT $GW_PORT $GW2_PORT; do
+# The floor: a Go relay that forwards bytes and does nothing else.
+go build -o "$TMP/benchrelay" ./runtime/pgproxy/internal/benchrelay
+env ${GW_GOMAXPROCS:+GOMAXPROCS=$GW_GOMAXPROCS} "$TMP/benchrelay" -listen 127.0.0.1:$RELAY_PORT -upstream 127.0.0.1:5432 >"$TMP/relay.log" 2>&1 &
+PIDS+=($!)
+
+for port in $PGBOUNCER_PORT $GW_PORT $GW2_PORT $RELAY_PORT; do
   for _ in $(seq 1 50); do
     pg_isready -q -h 127.0.0.1 -p $port && break
     sleep 0.2
@@ -119,10 +127,11 @@ for round in $(seq 1 "$ROUNDS"); do
   for mode in simple prepared one; do
     proto=$mode clients=$CLIENTS threads=$THREADS
     if [ "$mode" = one ]; then proto=simple clients=1 threads=1; fi
-    for target in direct pgbouncer gateway gateway-norec; do
+    for target in direct pgbouncer go-relay gateway gateway-norec; do
       case $target in
         direct) r=$(run direct 5432 postgres "" "$DB" $proto $clients $threads) ;;
         pgbouncer) r=$(run pgbouncer $PGBOUNCER_PORT postgres "" "$DB" $proto $clients $threads) ;;
+        go-relay) r=$(run go-relay $RELAY_PORT postgres "" "$DB" $proto $clients $threads) ;;
         gateway) r=$(run gateway $GW_PORT bench "$BENCH_TOKEN" bench $proto $clients $threads) ;;
         gateway-norec) r=$(run gateway-norec $GW2_PORT bench "$BENCH_TOKEN" bench $proto $clients $threads) ;;
       esac
@@ -162,7 +171,7 @@ print(f"pgbench -S, $CLIENTS clients, $THREADS threads, ${DURATION}s per run, me
 print(f"{'mode':9} {'target':13} {'tps':>10} {'ratio':>6} {'p50 us':>8} {'+p50 us':>8}")
 for mode in ("simple", "prepared", "one"):
     d = tps["direct-" + mode]
-    for t in ("direct", "pgbouncer", "gateway", "gateway-norec"):
+    for t in ("direct", "pgbouncer", "go-relay", "gateway", "gateway-norec"):
         k = f"{t}-{mode}"
         print(f"{mode:9} {t:13} {tps[k]:10.0f} {tps[k]/d:6.2f} {p50[k]:8.0f} {p50[k]-p50['direct-'+mode]:8.0f}")
 sessions = a["sessions"] - b["sessions"]

@@ -3,10 +3,8 @@ package pgproxy
 import (
 	"bytes"
 	"context"
-	"net"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -366,22 +364,10 @@ func detConnect(t *testing.T, e *env) *tapped {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tp := &tapped{}
-	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		var d net.Dialer
-		c, err := d.DialContext(ctx, network, addr)
-		if err != nil {
-			return nil, err
-		}
-		tp.tap = &tapConn{Conn: c}
-		return tp.tap, nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if tp.pc, err = pgconn.ConnectConfig(ctx, cfg); err != nil {
+	tp, err := dialTapped(t, cfg)
+	if err != nil {
 		t.Fatalf("connecting: %v", err)
 	}
-	t.Cleanup(func() { tp.pc.Close(context.Background()) })
 	tp.tap.take()
 	return tp
 }

@@ -173,6 +173,12 @@ func (a *advEnv) connectTapped(t testing.TB, agent string, params map[string]str
 	for k, v := range params {
 		cfg.RuntimeParams[k] = v
 	}
+	return dialTapped(t, cfg)
+}
+
+// dialTapped connects with cfg, keeping every byte received.
+func dialTapped(t testing.TB, cfg *pgconn.Config) (*tapped, error) {
+	t.Helper()
 	tp := &tapped{}
 	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		var d net.Dialer

@@ -231,7 +231,12 @@ func lengthPrefixed(v []byte, p int) (elem []byte, next int, ok bool) {
 }
 
 // numericText renders a numeric in binary format (ndigits, weight, sign,
-// dscale, base-10000 digits) as decimal text.
+// dscale, base-10000 digits) as decimal text. Runs of zero groups the
+// digits do not cover (up to 32767 groups past the last digit, or before
+// the first one after the point) are cut to maxZeroGroups groups: a
+// valid 10-byte numeric can print 131,072 digits, and an array of them
+// would otherwise make the gateway render gigabytes. A detector sees the
+// same digits with the same neighbours.
 func numericText(v []byte) (string, bool) {
 	if len(v) < 8 {
 		return "", false
@@ -242,13 +247,23 @@ func numericText(v []byte) (string, bool) {
 	if nd < 0 || len(v) != 8+2*nd || sign > 0x4000 && sign != 0xC000 && sign != 0xD000 && sign != 0xF000 {
 		return "", false
 	}
-	digit := func(i int) int {
-		if i < 0 || i >= nd {
-			return 0
+	for i := range nd {
+		if binary.BigEndian.Uint16(v[8+2*i:]) > 9999 {
+			return "", false // not a base-10000 digit: not a numeric
 		}
-		return int(binary.BigEndian.Uint16(v[8+2*i:]))
 	}
 	var b strings.Builder
+	group := func(i int, pad bool) {
+		d := 0
+		if i >= 0 && i < nd {
+			d = int(binary.BigEndian.Uint16(v[8+2*i:]))
+		}
+		t := strconv.Itoa(d)
+		if pad {
+			b.WriteString("0000"[len(t):])
+		}
+		b.WriteString(t)
+	}
 	if sign == 0x4000 {
 		b.WriteByte('-')
 	}
@@ -256,22 +271,26 @@ func numericText(v []byte) (string, bool) {
 		b.WriteByte('0')
 	}
 	for i := 0; i <= weight; i++ {
-		d := strconv.Itoa(digit(i))
-		if i > 0 {
-			b.WriteString(strings.Repeat("0", 4-len(d)))
+		if i >= nd && i > 0 && weight-i+1 > maxZeroGroups {
+			i = weight - maxZeroGroups + 1 // zero groups: keep the last few
 		}
-		b.WriteString(d)
+		group(i, i > 0)
 	}
 	if nd > weight+1 {
 		b.WriteByte('.')
 		for i := weight + 1; i < nd; i++ {
-			d := strconv.Itoa(digit(i))
-			b.WriteString(strings.Repeat("0", 4-len(d)))
-			b.WriteString(d)
+			if i < -maxZeroGroups {
+				i = -maxZeroGroups // leading zero groups: keep the last few
+			}
+			group(i, true)
 		}
 	}
 	return b.String(), true
 }
+
+// maxZeroGroups is how many runs of four zeros numericText keeps of a run
+// the digits do not cover.
+const maxZeroGroups = 5
 
 // hexFinds scans the bytes of every \x hex run of text: bytea's output,
 // alone or inside an array or a record.

@@ -2,6 +2,7 @@ package pgproxy
 
 import (
 	"encoding/binary"
+	"strings"
 	"testing"
 
 	"github.com/mandatehq/mandate/masking"
@@ -28,6 +29,16 @@ func TestNumericText(t *testing.T) {
 		{num(4, 0, 12), "120000000000000000"},
 		{num(-1, 0, 5), "0.0005"},
 		{num(0, 0), "0"},
+		{num(-2, 0, 5), "0.00000005"},
+		// Zero groups the digits do not cover are cut to the last few: a
+		// 10-byte numeric of weight 32767 prints 131,072 digits.
+		{num(32767, 0, 4111), "4111" + strings.Repeat("0000", maxZeroGroups)},
+		{num(32767, 0, 4111, 1111, 1111, 1111), "4111111111111111" + strings.Repeat("0000", maxZeroGroups)},
+		{num(-32768, 0, 4111, 1111, 1111, 1111), "0." + strings.Repeat("0000", maxZeroGroups) + "4111111111111111"},
+		{num(maxZeroGroups, 0, 4111), "4111" + strings.Repeat("0000", maxZeroGroups)},
+		{num(maxZeroGroups+2, 0, 4111), "4111" + strings.Repeat("0000", maxZeroGroups)},
+		{num(-maxZeroGroups-1, 0, 5), "0." + strings.Repeat("0000", maxZeroGroups) + "0005"},
+		{num(-maxZeroGroups-3, 0, 5), "0." + strings.Repeat("0000", maxZeroGroups) + "0005"},
 	}
 	for _, tc := range tests {
 		if got, ok := numericText(tc.in); !ok || got != tc.want {
@@ -36,6 +47,9 @@ func TestNumericText(t *testing.T) {
 	}
 	if _, ok := numericText([]byte{0, 2, 0, 0}); ok {
 		t.Error("numericText accepted a short value")
+	}
+	if _, ok := numericText(num(0, 0, 10000)); ok {
+		t.Error("numericText accepted a digit over 9999")
 	}
 }
 

@@ -21,6 +21,7 @@ const (
 	CodeInvalidParameterValue = "22023" // refused startup parameter
 	CodeAdminShutdown         = "57P01" // gateway shutting down
 	CodeSessionExpired        = "08006" // the session outlived its token or max_session
+	CodeInternalError         = "XX000" // a bug in the gateway ended the session
 )
 
 // deniedSQL replaces a denied statement upstream: it fails in the raw

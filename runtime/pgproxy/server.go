@@ -107,6 +107,11 @@ func (s *Server) Serve(ln net.Listener) error {
 		go func() {
 			defer s.wg.Done()
 			defer s.untrack(c)
+			defer func() {
+				if p := recover(); p != nil { // before the session exists
+					s.panicked(c, nil, p)
+				}
+			}()
 			s.serveConn(c)
 		}()
 	}

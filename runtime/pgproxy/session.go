@@ -3,8 +3,10 @@ package pgproxy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -108,6 +110,14 @@ func (s *Server) serveConn(raw net.Conn) {
 	}
 	cancel()
 	defer ss.finish()
+	defer func() {
+		if p := recover(); p != nil {
+			s.panicked(raw, ss, p)
+			if ss.relayDone != nil {
+				<-ss.relayDone // closed connections end the relay
+			}
+		}
+	}()
 	if err != nil {
 		ss.setReason("startup failed: " + err.Error())
 		var re *refusedError
@@ -125,6 +135,34 @@ func (s *Server) serveConn(raw net.Conn) {
 		defer t.Stop()
 	}
 	ss.forward()
+}
+
+// panicked ends a session whose goroutine panicked with p (a bug, perhaps
+// reached through data no test foresaw) instead of the whole gateway: the
+// goroutine's deferred function recovers and calls it. It logs the panic
+// with its stack, tells the client (FATAL XX000) unless another write to
+// it is in progress, and closes the connections. ss is nil before the
+// session exists.
+func (s *Server) panicked(client net.Conn, ss *session, p any) {
+	s.cfg.Logger.Error("postgres session panicked; closing it", "remote", client.RemoteAddr().String(),
+		"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+	e := fatal(CodeInternalError, "terminating connection: internal error in the mandate gateway (logged); reconnect")
+	_ = client.SetWriteDeadline(time.Now().Add(time.Second))
+	if ss == nil {
+		be := pgproto3.NewBackend(client, client)
+		be.Send(e)
+		_ = be.Flush()
+		client.Close()
+		return
+	}
+	ss.setReason("internal error: " + fmt.Sprint(p))
+	ss.closing.Store(true)
+	if ss.cwMu.TryLock() { // the panicking goroutine may hold it
+		ss.be.Send(e)
+		_ = ss.be.Flush()
+		ss.cwMu.Unlock()
+	}
+	ss.closeConns()
 }
 
 func (s *Server) newSession(client net.Conn) *session {
@@ -145,6 +183,11 @@ func (ss *session) forward() {
 	ss.relayDone = done
 	go func() {
 		defer close(done)
+		defer func() {
+			if p := recover(); p != nil {
+				ss.srv.panicked(ss.client, ss, p)
+			}
+		}()
 		ss.relay()
 	}()
 	err := ss.clientLoop()

@@ -118,11 +118,40 @@ func (h hashMethod) Apply(v []byte) ([]byte, bool) {
 type emailMethod struct{}
 
 func (emailMethod) Apply(v []byte) ([]byte, bool) {
-	at := bytes.LastIndexByte(v, '@')
-	if at <= 0 || at == len(v)-1 {
+	at, ok := domainAt(v)
+	if !ok {
 		return []byte("****"), false
 	}
 	return append([]byte("****"), v[at:]...), false
+}
+
+// domainAt returns the index of the '@' before v's domain when v ends in
+// one: a non-empty part before the last '@', and after it only ASCII
+// letters, digits, '-' and '.', ending in a label of two or more letters
+// ("example.com", "localhost"). Anything else after an '@' ("call me @
+// 736-45-5928", "a@827-36-4591") is not a domain, and the methods that
+// keep a domain must not keep it.
+func domainAt(v []byte) (int, bool) {
+	at := bytes.LastIndexByte(v, '@')
+	if at <= 0 || at == len(v)-1 {
+		return 0, false
+	}
+	domain := v[at+1:]
+	for _, c := range domain {
+		if !isAlnum(c) && c != '-' && c != '.' {
+			return 0, false
+		}
+	}
+	last := domain[bytes.LastIndexByte(domain, '.')+1:]
+	if len(last) < 2 {
+		return 0, false
+	}
+	for _, c := range last {
+		if c|0x20 < 'a' || c|0x20 > 'z' {
+			return 0, false
+		}
+	}
+	return at, true
 }
 
 // partial keeps a little of a value:
@@ -136,7 +165,7 @@ func (emailMethod) Apply(v []byte) ([]byte, bool) {
 type partial struct{}
 
 func (partial) Apply(v []byte) ([]byte, bool) {
-	if at := bytes.LastIndexByte(v, '@'); at > 0 && at < len(v)-1 && bytes.IndexByte(v[:at], ' ') < 0 {
+	if at, ok := domainAt(v); ok && bytes.IndexByte(v[:at], ' ') < 0 {
 		_, n := utf8.DecodeRune(v)
 		out := append([]byte(nil), v[:n]...)
 		out = append(out, "***"...)

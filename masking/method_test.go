@@ -25,6 +25,13 @@ func TestMethods(t *testing.T) {
 		{"email", "a.b+c@mail.example.co.uk", "****@mail.example.co.uk", false},
 		{"email", "not an address", "****", false},
 		{"email", "trailing@", "****", false},
+		{"email", "admin@localhost", "****@localhost", false},
+		// After the last '@' only a domain is kept.
+		{"email", "call me @ 736-45-5928", "****", false},
+		{"email", "a@b@827-36-4591", "****", false},
+		{"email", "a@example.c0m", "****", false},
+		{"email", "a@example.c", "****", false},
+		{"partial", "x@827-36-4591", "x***********1", false},
 		{"partial", "alice@example.com", "a***@example.com", false},
 		{"partial", "élodie@example.fr", "é***@example.fr", false},
 		{"partial", "4111111111111234", "************1234", false},

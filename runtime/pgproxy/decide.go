@@ -225,7 +225,42 @@ func (ss *session) throughViews(an *pgsql.Analyzed, dec model.Decision, ms, carr
 		return exp, d, nil
 	}
 	ms2, d := ss.checkAllowed(exp, d, carried)
+	if d.Result == model.Allow && ms2 != nil {
+		exp.Outputs = keepMaskedSources(an.Outputs, exp.Outputs, ms2)
+	}
 	return exp, d, ms2
+}
+
+// keepMaskedSources returns the expanded outputs with the masked sources
+// of the original ones added where the expansion replaced them: a rule
+// may name a view's own column, whose base column no rule masks, and a
+// value computed from it (upper(s), a concatenation) must stay masked.
+// Such an output is no longer one column's own value (Direct): it is
+// redacted. expanded is ExpandViews' fresh slice, aligned with orig.
+func keepMaskedSources(orig, expanded []pgsql.Lineage, ms *maskSet) []pgsql.Lineage {
+	if len(orig) != len(expanded) {
+		return expanded
+	}
+	out := expanded
+	for i, o := range orig {
+		var add []string
+		for _, s := range o.Sources {
+			if ms.source(s) != nil && !slices.Contains(expanded[i].Sources, s) {
+				add = append(add, s)
+			}
+		}
+		if len(add) == 0 {
+			continue
+		}
+		if &out[0] == &expanded[0] {
+			out = slices.Clone(expanded)
+		}
+		l := out[i]
+		l.Sources = append(slices.Clone(l.Sources), add...)
+		l.Direct = false
+		out[i] = l
+	}
+	return out
 }
 
 // checkAllowed applies what the proxy itself enforces on an allowed
@@ -258,6 +293,10 @@ func (ss *session) checkAllowed(an *pgsql.Analyzed, dec model.Decision, carried 
 		// may be a masked value.
 		if an.FilterUnknown {
 			return nil, denyDecision("masking applies and a filter of this statement reads something whose origin is unknown")
+		}
+		if col, rule := ms.maskedFilter(an.Statement.FilterColumns); col != "" {
+			return nil, denyDecision("masking applies: filtering on " + col + " would reveal its values, which the rule " + rule +
+				" masks (masking matches columns without regard to case); set allow_filter = true on the rule to permit it")
 		}
 		// Storing a masked value elsewhere would unmask it on the way back.
 		if an.Writes.Unknown {
@@ -393,7 +432,7 @@ func (ss *session) checkFieldNotation(an *pgsql.Analyzed, ms *maskSet) string {
 			ss.srv.cfg.Logger.Warn("postgres relation lookup", "session", ss.rec.ID, "err", err)
 			return "masking applies and the columns of " + rel + " could not be looked up (fail closed)"
 		}
-		if r.kind == "" || slices.Contains(r.cols, col) {
+		if r.kind == "" || slices.Contains(r.cols, col) || r.systemColumn(col) {
 			return ""
 		}
 		return "masking applies to " + rel + ", which has no column " + col +
@@ -412,6 +451,27 @@ func (ss *session) checkFieldNotation(an *pgsql.Analyzed, ms *maskSet) string {
 		}
 	}
 	return ""
+}
+
+// systemColumn reports a system column PostgreSQL gives every row of a
+// table, partitioned table, materialized view or foreign table (not a
+// view): transaction ids and the row's place, not its data. tableoid of a
+// member of an inheritance tree says which member holds the row, that is
+// its partition key (which may be masked): it counts only for a relation
+// without one.
+func (r *namedRel) systemColumn(col string) bool {
+	switch r.kind {
+	case "r", "p", "m", "f":
+	default:
+		return false
+	}
+	switch col {
+	case "ctid", "xmin", "xmax", "cmin", "cmax":
+		return true
+	case "tableoid":
+		return len(r.family) == 0
+	}
+	return false
 }
 
 // shadowed returns an as PostgreSQL will run it when a built-in function

@@ -113,6 +113,7 @@ func (ss *session) buildPlan(cols []colInfo, r *stmtRun) *rowPlan {
 	}
 	p := &rowPlan{cols: make([]colPlan, len(cols)), scanner: ms.scanner, masks: ms}
 	lineage := alignLineage(r.outputs, len(cols))
+	own := ownValues(r.outputs, len(cols))
 	any := false
 	for i, c := range cols {
 		var m masking.Method
@@ -136,12 +137,19 @@ func (ss *session) buildPlan(cols []colInfo, r *stmtRun) *rowPlan {
 					// masked column the view depends on.
 					m = ms.column(name)
 					if m == nil && (lineage == nil || namesRelation(lineage[i], name)) {
-						m = ms.strongestOf(deps)
+						m = ms.computed(deps)
 					}
 				}
 			}
+			// A column's rule applies as written to that column's own
+			// value; anything computed from masked columns is redacted
+			// (see computed).
 			if m == nil && !direct && lineage != nil {
-				m = ms.firstOf(lineage[i])
+				if own[i] {
+					m = ms.source(lineage[i][0])
+				} else {
+					m = ms.computed(lineage[i])
+				}
 			}
 		}
 		text := textLike(c.typeOID)
@@ -253,6 +261,39 @@ func alignLineage(outs []pgsql.Lineage, n int) [][]string {
 	}
 	for i := range res {
 		res[i] = all
+	}
+	return res
+}
+
+// ownValues reports, per result column, whether the analyzer's lineage
+// says it is one column's own value: a plain reference (through
+// subqueries, CTEs and set operations whose every side is that column)
+// with a single source, not part of a star. Aligned as alignLineage.
+func ownValues(outs []pgsql.Lineage, n int) []bool {
+	res := make([]bool, n)
+	own := func(l pgsql.Lineage) bool { return l.Direct && !l.Star && !l.Unknown && len(l.Sources) == 1 }
+	stars, star := 0, -1
+	for i, o := range outs {
+		if o.Star {
+			stars++
+			star = i
+		}
+	}
+	switch {
+	case stars == 0 && len(outs) == n:
+		for i := range res {
+			res[i] = own(outs[i])
+		}
+	case stars == 1 && len(outs)-1 <= n:
+		after := len(outs) - star - 1
+		for i := range res {
+			switch {
+			case i < star:
+				res[i] = own(outs[i])
+			case i >= n-after:
+				res[i] = own(outs[len(outs)-(n-i)])
+			}
+		}
 	}
 	return res
 }

@@ -23,9 +23,11 @@ type maskSet struct {
 }
 
 type colRule struct {
-	pattern string // lower-case schema.table.column, path.Match syntax
-	method  masking.Method
-	rank    int // strength of the method: null 5, redact 4, hash 3, email 2, partial 1
+	pattern     string // lower-case schema.table.column, path.Match syntax
+	method      masking.Method
+	rank        int    // strength of the method: null 5, redact 4, hash 3, email 2, partial 1
+	allowFilter bool   // the rule's allow_filter
+	column      string // the rule's column as written
 }
 
 var methodRank = map[string]int{masking.MethodNull: 5, masking.MethodRedact: 4, masking.MethodHash: 3, masking.MethodEmail: 2, masking.MethodPartial: 1}
@@ -92,18 +94,81 @@ func (ms *maskSet) firstOf(srcs []string) masking.Method {
 	return nil
 }
 
-// strongestOf returns the strongest method among the masked sources.
-func (ms *maskSet) strongestOf(srcs []string) masking.Method {
-	var best masking.Method
-	bestRank := -1
+// computed returns the method for a value computed from srcs rather than
+// read from one column (an expression, a cast, a whole row, a set
+// operation over several columns): NULL when a masked source's rule says
+// null, else redact when any source is masked, else nil. The other
+// methods keep part of the value (partial, email) or its equality (hash),
+// and an expression chooses what that part is: email || '@' ||
+// split_part(email, '@', 1) would keep the local part as the "domain",
+// concat(email, '@', ssn) would keep an SSN, and CASE WHEN card IS NULL
+// THEN card ELSE 'guess' END would have the gateway hash any guess under
+// the masking's key.
+func (ms *maskSet) computed(srcs []string) masking.Method {
+	masked := false
 	for _, src := range srcs {
+		name := strings.ToLower(src)
+		tbl, all := strings.CutSuffix(name, ".*")
 		for _, r := range ms.rules {
-			if ok, _ := path.Match(r.pattern, strings.ToLower(src)); ok && r.rank > bestRank {
-				best, bestRank = r.method, r.rank
+			var ok bool
+			if all {
+				i := strings.LastIndexByte(r.pattern, '.')
+				ok = i >= 0 && matches(r.pattern[:i], tbl)
+			} else {
+				ok = matches(r.pattern, name)
+			}
+			if !ok {
+				continue
+			}
+			if r.rank == methodRank[masking.MethodNull] {
+				return r.method
+			}
+			masked = true
+		}
+	}
+	if masked {
+		return redactAll
+	}
+	return nil
+}
+
+// maskedFilter returns a filter column that a rule without allow_filter
+// masks only when case is ignored, and that rule's column. Results are
+// masked by rules matched without regard to case (a rule written
+// public.t.SSN masks the column ssn, which PostgreSQL folded), but the
+// policy matches filter columns to rules as written, so it would let
+// WHERE ssn LIKE '9%' through. A schema.table.* filter (a whole row, a
+// natural join) counts for every rule on the table.
+func (ms *maskSet) maskedFilter(filters []string) (col, rule string) {
+	for _, c := range filters {
+		name := strings.ToLower(c)
+		tbl, all := strings.CutSuffix(name, ".*")
+		exactTbl := strings.TrimSuffix(c, ".*")
+		for _, r := range ms.rules {
+			if r.allowFilter {
+				continue
+			}
+			var folded, exact bool
+			if all {
+				i := strings.LastIndexByte(r.pattern, '.')
+				j := strings.LastIndexByte(r.column, '.')
+				folded = i >= 0 && matches(r.pattern[:i], tbl)
+				exact = j >= 0 && matches(r.column[:j], exactTbl)
+			} else {
+				folded = matches(r.pattern, name)
+				exact = matches(r.column, c)
+			}
+			if folded && !exact {
+				return c, r.column
 			}
 		}
 	}
-	return best
+	return "", ""
+}
+
+func matches(pattern, name string) bool {
+	ok, _ := path.Match(pattern, name)
+	return ok
 }
 
 // maskCache compiles masking blocks once per bundle: an entry is reused
@@ -176,7 +241,8 @@ func (c *maskCache) build(blocks []*model.Masking) (*maskSet, error) {
 			if err != nil {
 				return nil, fmt.Errorf("loading masking %q column %s: %w", b.Name, r.Column, err)
 			}
-			set.rules = append(set.rules, colRule{pattern: strings.ToLower(r.Column), method: m, rank: methodRank[r.Method]})
+			set.rules = append(set.rules, colRule{pattern: strings.ToLower(r.Column), method: m, rank: methodRank[r.Method],
+				allowFilter: r.AllowFilter, column: r.Column})
 			set.hasColumns = true
 		}
 		rules, err := masking.CompileRules(b.Detectors, key)

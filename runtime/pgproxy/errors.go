@@ -22,6 +22,7 @@ const (
 	CodeAdminShutdown         = "57P01" // gateway shutting down
 	CodeSessionExpired        = "08006" // the session outlived its token or max_session
 	CodeInternalError         = "XX000" // a bug in the gateway ended the session
+	CodeProgramLimitExceeded  = "54000" // a per-session limit of the gateway
 )
 
 // deniedSQL replaces a denied statement upstream: it fails in the raw

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/mandatehq/mandate/model"
 )
 
 // Flush thresholds for messages buffered toward the upstream without a
@@ -132,6 +134,10 @@ func (ss *session) onQuery(m *pgproto3.Query) {
 // onParse decides the statement and binds the decision to this text under
 // the name's upstream name (see names.go).
 func (ss *session) onParse(m *pgproto3.Parse) {
+	if _, used := ss.stmts[m.Name]; !used && m.Name != "" && len(ss.stmts) >= maxSessionStatements {
+		ss.refuseParse(m)
+		return
+	}
 	v := ss.decide(m.Query)
 	p := &prepared{query: m.Query, v: v}
 	p.link.batch = ss.batch
@@ -164,6 +170,27 @@ func (ss *session) onParse(m *pgproto3.Parse) {
 	}
 	ss.push(o)
 	ss.fe.Send(&pgproto3.Parse{Name: p.upName, Query: upQuery, ParameterOIDs: m.ParameterOIDs})
+}
+
+// maxSessionStatements bounds the named prepared statements the gateway
+// keeps per session: it holds each one's text and verdict until the client
+// closes it, including those the policy denied, which the server never
+// holds, so without a bound one client could grow the gateway's memory
+// without end.
+const maxSessionStatements = 10000
+
+// refuseParse answers a Parse of a new name past maxSessionStatements with
+// 54000 (program_limit_exceeded). The upstream Parse fails in the raw
+// parser under a name the gateway never creates, so nothing changes there.
+func (ss *session) refuseParse(m *pgproto3.Parse) {
+	msg := fmt.Sprintf("mandate: the session holds %d named prepared statements, the gateway's limit", maxSessionStatements)
+	d := denyDecision(msg)
+	v := &verdict{decs: []model.Decision{d}, deny: errorMsg("ERROR", CodeProgramLimitExceeded, msg,
+		"Close (deallocate) prepared statements the session no longer needs.")}
+	o := &op{kind: 'P', deny: v.deny}
+	o.runs, _ = ss.record(v, "extended")
+	ss.push(o)
+	ss.fe.Send(&pgproto3.Parse{Name: deniedStatementName, Query: deniedSQL})
 }
 
 func (ss *session) onBind(m *pgproto3.Bind) {

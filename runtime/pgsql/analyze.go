@@ -32,7 +32,7 @@ func checkInput(sql string) error {
 	if strings.IndexByte(sql, 0) >= 0 {
 		return ErrNUL
 	}
-	return nil
+	return checkNesting(sql)
 }
 
 // Options pins how names are resolved.
@@ -281,6 +281,9 @@ func stmtSpan(sql string, raw *pg_query.RawStmt) Span {
 // StatementSpans returns where each statement of sql lies, as the parser
 // splits it (Analyze returns the statements in the same order).
 func StatementSpans(sql string) ([]Span, error) {
+	if err := checkInput(sql); err != nil {
+		return nil, err
+	}
 	tree, err := pg_query.Parse(sql)
 	if err != nil {
 		return nil, err

@@ -165,6 +165,14 @@ func (ss *session) handleUpstream(msg pgproto3.BackendMessage) (pgproto3.Backend
 		ss.upFailed = false
 	case *pgproto3.NoticeResponse:
 		return ss.maskNotice(o, m), true
+	case *pgproto3.NotificationResponse:
+		// The gateway forbids LISTEN, so a notification means code it
+		// could not see (a granted function) subscribed the session: a
+		// channel between sessions that no masking covers. Dropped; the
+		// payload is not logged, as it may be what it should not carry.
+		ss.srv.cfg.Logger.Warn("postgres notification dropped: LISTEN ran in code the gateway could not see",
+			"session", ss.rec.ID, "channel", m.Channel)
+		return nil, false
 	case *pgproto3.CopyInResponse:
 		ss.copyIns.Add(1)
 		ss.wake()

@@ -19,7 +19,7 @@ role "fnreader" {
       "nextval", "setval", "lo_create", "lo_creat", "lo_from_bytea", "lo_import", "lo_open",
       "lowrite", "lo_put", "lo_unlink", "pg_notify", "pg_advisory_lock", "pg_try_advisory_lock",
       "set_config", "pg_catalog.set_config", "query_to_xml", "txid_current", "pg_current_xact_id",
-      "PREFIX_flip",
+      "PREFIX_flip", "PREFIX_listen",
     ]
   }
 }

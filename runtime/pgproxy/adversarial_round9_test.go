@@ -123,6 +123,37 @@ func TestAdversarialRound9PreparedLimit(t *testing.T) {
 	}
 }
 
+// TestAdversarialRound9PreparedBytes: the statements a session holds are
+// bounded in text too (10,000 denied statements of 1 MiB would be 10 GB):
+// past maxSessionStatementBytes a Parse that adds text fails with 54000,
+// and closing a statement makes room.
+func TestAdversarialRound9PreparedBytes(t *testing.T) {
+	e := newEnv(t)
+	tbl := e.table(t, "limb", "id int", "VALUES (1)")
+	e.policy.set(func(p *testPolicy) { p.denied[tbl] = true })
+	c := pgconnTo(t, e.dsn("agent1", "disable"))
+	big := "SELECT id FROM " + tbl + " WHERE '" + strings.Repeat("x", 1<<20-200) + "' <> ''"
+	fit := maxSessionStatementBytes / len(big)
+	for i := range fit {
+		got := exchange(t, c, msgs(parse(fmt.Sprintf("b%d", i), big), syncMsg))
+		if len(got) != 2 || !strings.HasPrefix(got[0], "error "+CodeInsufficientPrivilege) {
+			t.Fatalf("Parse %d within the limit: %q, want the policy's 42501", i, got)
+		}
+	}
+	got := exchange(t, c, msgs(parse("past", big), syncMsg))
+	if len(got) != 2 || !strings.HasPrefix(got[0], "error "+CodeProgramLimitExceeded) {
+		t.Fatalf("Parse past the limit: %q, want 54000", got)
+	}
+	got = exchange(t, c, msgs(&pgproto3.Close{ObjectType: 'S', Name: "b0"}, parse("past", big), syncMsg))
+	if len(got) != 3 || got[0] != "closed" || !strings.HasPrefix(got[1], "error "+CodeInsufficientPrivilege) {
+		t.Errorf("Parse after a Close: %q, want the policy's 42501", got)
+	}
+	got = exchange(t, c, msgs(parse("small", "SELECT 1"), bind("", "small"), execute("", 0), syncMsg))
+	if strings.Join(got, "|") != "parsed|bound|row 1|complete SELECT 1|ready I" {
+		t.Errorf("a small statement at the limit: %q", got)
+	}
+}
+
 // TestAdversarialRound9StartupParams sends startup parameters that would
 // change identity, name resolution, the read-only wall or the language of
 // the messages the gateway masks, in their several spellings: each is

@@ -134,9 +134,20 @@ func (ss *session) onQuery(m *pgproto3.Query) {
 // onParse decides the statement and binds the decision to this text under
 // the name's upstream name (see names.go).
 func (ss *session) onParse(m *pgproto3.Parse) {
-	if _, used := ss.stmts[m.Name]; !used && m.Name != "" && len(ss.stmts) >= maxSessionStatements {
-		ss.refuseParse(m)
-		return
+	if m.Name != "" {
+		old, used := ss.stmts[m.Name]
+		grow := len(m.Query)
+		if used {
+			grow -= len(old.query)
+		}
+		switch {
+		case !used && len(ss.stmts) >= maxSessionStatements:
+			ss.refuseParse(fmt.Sprintf("mandate: the session holds %d named prepared statements, the gateway's limit", maxSessionStatements))
+			return
+		case grow > 0 && ss.stmtBytes+grow > maxSessionStatementBytes:
+			ss.refuseParse(fmt.Sprintf("mandate: the session's named prepared statements hold %d MiB of text, the gateway's limit", maxSessionStatementBytes>>20))
+			return
+		}
 	}
 	v := ss.decide(m.Query)
 	p := &prepared{query: m.Query, v: v}
@@ -157,7 +168,11 @@ func (ss *session) onParse(m *pgproto3.Parse) {
 			v.deny = deny
 		}
 	}
+	if old, ok := ss.stmts[m.Name]; ok {
+		ss.stmtBytes -= len(old.query)
+	}
 	ss.stmts[m.Name] = p
+	ss.stmtBytes += len(m.Query)
 	o := &op{kind: 'P', creates: &p.link.answer, rename: renames(p.upName, m.Name)}
 	if v.deny != nil && !v.late {
 		// Record the denial now: the statement never reaches Execute.
@@ -172,18 +187,20 @@ func (ss *session) onParse(m *pgproto3.Parse) {
 	ss.fe.Send(&pgproto3.Parse{Name: p.upName, Query: upQuery, ParameterOIDs: m.ParameterOIDs})
 }
 
-// maxSessionStatements bounds the named prepared statements the gateway
-// keeps per session: it holds each one's text and verdict until the client
-// closes it, including those the policy denied, which the server never
-// holds, so without a bound one client could grow the gateway's memory
-// without end.
-const maxSessionStatements = 10000
+// maxSessionStatements and maxSessionStatementBytes bound the named
+// prepared statements the gateway keeps per session, in number and in
+// text: it holds each one's text and verdict until the client closes it,
+// including those the policy denied, which the server never holds, so
+// without a bound one client could grow the gateway's memory without end.
+const (
+	maxSessionStatements     = 10000
+	maxSessionStatementBytes = 64 << 20
+)
 
-// refuseParse answers a Parse of a new name past maxSessionStatements with
-// 54000 (program_limit_exceeded). The upstream Parse fails in the raw
-// parser under a name the gateway never creates, so nothing changes there.
-func (ss *session) refuseParse(m *pgproto3.Parse) {
-	msg := fmt.Sprintf("mandate: the session holds %d named prepared statements, the gateway's limit", maxSessionStatements)
+// refuseParse answers a Parse past a session limit with msg and 54000
+// (program_limit_exceeded). The upstream Parse fails in the raw parser
+// under a name the gateway never creates, so nothing changes there.
+func (ss *session) refuseParse(msg string) {
 	d := denyDecision(msg)
 	v := &verdict{decs: []model.Decision{d}, deny: errorMsg("ERROR", CodeProgramLimitExceeded, msg,
 		"Close (deallocate) prepared statements the session no longer needs.")}
@@ -334,6 +351,7 @@ func (ss *session) onClose(m *pgproto3.Close) {
 		if st, ok := ss.stmts[m.Name]; ok {
 			up.Name = st.upName
 			delete(ss.stmts, m.Name)
+			ss.stmtBytes -= len(st.query)
 		}
 	} else {
 		if pt, ok := ss.portals[m.Name]; ok {

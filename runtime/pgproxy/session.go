@@ -44,6 +44,7 @@ type session struct {
 
 	// client loop
 	stmts      map[string]*prepared
+	stmtBytes  int // the texts of stmts, for maxSessionStatementBytes
 	portals    map[string]*portal
 	seq        int64
 	names      uint64

@@ -154,6 +154,73 @@ func TestAdversarialRound9PreparedBytes(t *testing.T) {
 	}
 }
 
+// TestAdversarialRound9PortalLimit: named portals a client never closes
+// are bounded. In autocommit the server drops them at each Sync, and so
+// does the gateway once it reaches its bound: binding on works. Only that
+// many live in one transaction make a Bind fail (54000).
+func TestAdversarialRound9PortalLimit(t *testing.T) {
+	e := newEnv(t)
+	c := pgconnTo(t, e.dsn("agent1", "disable"))
+	fe := c.Frontend()
+	_ = c.Conn().SetDeadline(time.Now().Add(3 * time.Minute))
+	// bindMany binds n new named portals from prefix, each with a Sync
+	// when sync is set (else one Sync at the end), and returns the error
+	// codes the server answered.
+	bindMany := func(prefix string, n int, sync bool) []string {
+		var codes []string
+		for i := 0; i < n; i += 500 {
+			want := 0
+			for j := i; j < i+500 && j < n; j++ {
+				fe.Send(bind(fmt.Sprintf("%s%d", prefix, j), "s"))
+				if sync {
+					fe.Send(syncMsg)
+					want++
+				}
+			}
+			if !sync && i+500 >= n {
+				fe.Send(syncMsg)
+				want++
+			}
+			if err := fe.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			for got := 0; got < want; {
+				m, err := fe.Receive()
+				if err != nil {
+					t.Fatal(err)
+				}
+				switch m := m.(type) {
+				case *pgproto3.ErrorResponse:
+					codes = append(codes, m.Code)
+				case *pgproto3.ReadyForQuery:
+					got++
+				}
+			}
+		}
+		return codes
+	}
+	if got := exchange(t, c, msgs(parse("s", "SELECT 1"), syncMsg)); strings.Join(got, "|") != "parsed|ready I" {
+		t.Fatalf("parse: %q", got)
+	}
+	if codes := bindMany("auto", maxSessionPortals+500, true); len(codes) != 0 {
+		t.Fatalf("autocommit portals past the bound: errors %v", codes[:min(len(codes), 5)])
+	}
+	if got := exchange(t, c, msgs(&pgproto3.Query{String: "BEGIN"})); strings.Join(got, "|") != "complete BEGIN|ready T" {
+		t.Fatalf("BEGIN: %q", got)
+	}
+	codes := bindMany("tx", maxSessionPortals+1, false)
+	if len(codes) != 1 || codes[0] != CodeProgramLimitExceeded {
+		t.Fatalf("live portals past the bound: errors %v, want one 54000", codes[:min(len(codes), 5)])
+	}
+	_ = c.Conn().SetDeadline(time.Time{})
+	if got := exchange(t, c, msgs(&pgproto3.Query{String: "ROLLBACK"})); strings.Join(got, "|") != "complete ROLLBACK|ready I" {
+		t.Fatalf("ROLLBACK: %q", got)
+	}
+	if got := exchange(t, c, msgs(bind("after", "s"), execute("after", 0), syncMsg)); strings.Join(got, "|") != "bound|row 1|complete SELECT 1|ready I" {
+		t.Errorf("a portal after the transaction: %q", got)
+	}
+}
+
 // TestAdversarialRound9StartupParams sends startup parameters that would
 // change identity, name resolution, the read-only wall or the language of
 // the messages the gateway masks, in their several spellings: each is

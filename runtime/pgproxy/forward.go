@@ -212,8 +212,18 @@ func (ss *session) refuseParse(msg string) {
 
 func (ss *session) onBind(m *pgproto3.Bind) {
 	st, known := settled(ss, ss.stmts[m.PreparedStatement])
+	full := m.DestinationPortal != "" && ss.portalsFull(m.DestinationPortal)
 	pt := &portal{stmt: st}
 	pt.link.batch = ss.batch
+	if full {
+		// Not kept: the Bind fails, and the server holds no such portal.
+		o := &op{kind: 'B', deny: errorMsg("ERROR", CodeProgramLimitExceeded,
+			fmt.Sprintf("mandate: the transaction holds %d named portals, the gateway's limit", maxSessionPortals),
+			"Close portals the transaction no longer needs, or end the transaction.")}
+		ss.push(o)
+		ss.fe.Send(&pgproto3.Bind{DestinationPortal: deniedStatementName, PreparedStatement: deniedStatementName})
+		return
+	}
 	if m.DestinationPortal != "" {
 		old, used := ss.portals[m.DestinationPortal]
 		if used {
@@ -241,6 +251,36 @@ func (ss *session) onBind(m *pgproto3.Bind) {
 	}
 	ss.push(o)
 	ss.fe.Send(&up)
+}
+
+// maxSessionPortals bounds the named portals the gateway keeps per session.
+// The server drops a transaction's portals when it ends, but the client
+// need not close them, so the gateway forgets those of ended transactions
+// (prunePortals) when the bound is reached, and refuses a Bind past it
+// (54000) only when that many are live in one transaction.
+const maxSessionPortals = 10000
+
+// portalsFull reports whether a Bind may not create the named portal name:
+// a new name when maxSessionPortals are held even after forgetting those
+// of ended transactions.
+func (ss *session) portalsFull(name string) bool {
+	if _, used := ss.portals[name]; used || len(ss.portals) < maxSessionPortals {
+		return false
+	}
+	ss.prunePortals()
+	return len(ss.portals) >= maxSessionPortals
+}
+
+// prunePortals forgets the named portals bound before the last Sync the
+// server answered with the session idle: their transaction has ended, and
+// the server has dropped them.
+func (ss *session) prunePortals() {
+	idle := ss.idleBatch.Load()
+	for name, pt := range ss.portals {
+		if name != "" && pt.link.batch < idle {
+			delete(ss.portals, name)
+		}
+	}
 }
 
 func (ss *session) onDescribe(m *pgproto3.Describe) {

@@ -154,6 +154,9 @@ func (ss *session) handleUpstream(msg pgproto3.BackendMessage) (pgproto3.Backend
 		return ss.onUpstreamError(o, m), true
 	case *pgproto3.ReadyForQuery:
 		if o != nil && (o.kind == 'Q' || o.kind == 'S') {
+			if o.kind == 'S' {
+				ss.syncsAnswered++
+			}
 			ss.pop()
 			for _, r := range o.runs {
 				ss.complete(o, r, "", "")
@@ -161,6 +164,7 @@ func (ss *session) handleUpstream(msg pgproto3.BackendMessage) (pgproto3.Backend
 		}
 		if m.TxStatus == 'I' {
 			ss.track.idle(ss.upFailed)
+			ss.idleBatch.Store(ss.syncsAnswered)
 		}
 		ss.upFailed = false
 	case *pgproto3.NoticeResponse:

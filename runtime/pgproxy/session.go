@@ -71,11 +71,17 @@ type session struct {
 
 	// copyIns counts the CopyInResponses the relay has seen.
 	copyIns atomic.Uint64
+	// idleBatch is how many Syncs the server had answered when it last
+	// reported the session idle: portals bound before the last of them
+	// ended with their transaction (set by the relay, read by the client
+	// loop's prunePortals).
+	idleBatch atomic.Uint64
 
 	// relay
-	fatalSent bool
-	upFailed  bool     // an ErrorResponse since the last ReadyForQuery
-	lastMasks *maskSet // masking of the latest masked result, for notices
+	syncsAnswered uint64 // ReadyForQuery answers to the client's Syncs
+	fatalSent     bool
+	upFailed      bool     // an ErrorResponse since the last ReadyForQuery
+	lastMasks     *maskSet // masking of the latest masked result, for notices
 
 	// completed are runs whose result the relay records after its next
 	// write to the client.

@@ -219,15 +219,12 @@ func namesRelation(srcs []string, column string) bool {
 	return false
 }
 
-// alignLineage maps the analyzer's outputs onto n result columns. A Star
-// entry stands for a run of columns: with one star the entries around it
-// align from both ends; otherwise (or when counts disagree) every column
-// conservatively gets every source.
-func alignLineage(outs []pgsql.Lineage, n int) [][]string {
-	if len(outs) == 0 {
-		return nil
-	}
-	res := make([][]string, n)
+// alignment maps each of n result columns to the index of the analyzer
+// output it comes from. A Star entry stands for a run of columns: with one
+// star the entries around it align from both ends and the star covers the
+// rest. It returns nil when the outputs cannot be aligned (several stars,
+// or counts that disagree).
+func alignment(outs []pgsql.Lineage, n int) []int {
 	stars, star := 0, -1
 	for i, o := range outs {
 		if o.Star {
@@ -235,23 +232,41 @@ func alignLineage(outs []pgsql.Lineage, n int) [][]string {
 			star = i
 		}
 	}
+	idx := make([]int, n)
 	switch {
 	case stars == 0 && len(outs) == n:
-		for i := range res {
-			res[i] = outs[i].Sources
+		for i := range idx {
+			idx[i] = i
 		}
-		return res
 	case stars == 1 && len(outs)-1 <= n:
 		after := len(outs) - star - 1
-		for i := range res {
+		for i := range idx {
 			switch {
 			case i < star:
-				res[i] = outs[i].Sources
+				idx[i] = i
 			case i >= n-after:
-				res[i] = outs[len(outs)-(n-i)].Sources
+				idx[i] = len(outs) - (n - i)
 			default:
-				res[i] = outs[star].Sources
+				idx[i] = star
 			}
+		}
+	default:
+		return nil
+	}
+	return idx
+}
+
+// alignLineage maps the analyzer's outputs onto n result columns
+// (alignment); where they cannot be aligned every column conservatively
+// gets every source.
+func alignLineage(outs []pgsql.Lineage, n int) [][]string {
+	if len(outs) == 0 {
+		return nil
+	}
+	res := make([][]string, n)
+	if idx := alignment(outs, n); idx != nil {
+		for i, j := range idx {
+			res[i] = outs[j].Sources
 		}
 		return res
 	}
@@ -271,29 +286,9 @@ func alignLineage(outs []pgsql.Lineage, n int) [][]string {
 // with a single source, not part of a star. Aligned as alignLineage.
 func ownValues(outs []pgsql.Lineage, n int) []bool {
 	res := make([]bool, n)
-	own := func(l pgsql.Lineage) bool { return l.Direct && !l.Star && !l.Unknown && len(l.Sources) == 1 }
-	stars, star := 0, -1
-	for i, o := range outs {
-		if o.Star {
-			stars++
-			star = i
-		}
-	}
-	switch {
-	case stars == 0 && len(outs) == n:
-		for i := range res {
-			res[i] = own(outs[i])
-		}
-	case stars == 1 && len(outs)-1 <= n:
-		after := len(outs) - star - 1
-		for i := range res {
-			switch {
-			case i < star:
-				res[i] = own(outs[i])
-			case i >= n-after:
-				res[i] = own(outs[len(outs)-(n-i)])
-			}
-		}
+	for i, j := range alignment(outs, n) {
+		l := outs[j]
+		res[i] = l.Direct && !l.Star && !l.Unknown && len(l.Sources) == 1
 	}
 	return res
 }

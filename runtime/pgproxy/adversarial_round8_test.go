@@ -2,8 +2,6 @@ package pgproxy
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -218,24 +216,7 @@ DROP SCHEMA IF EXISTS P_s8 CASCADE;
 func newAdvEnv8(t *testing.T) *advEnv {
 	t.Helper()
 	a := newAdvEnv(t)
-	dir := t.TempDir()
-	files, err := filepath.Glob("testdata/adversarial/*.hcl")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("policy fixtures: %v", err)
-	}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.WriteFile(filepath.Join(dir, "round8.hcl"), []byte(round8Policy), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	a.srv.cfg.Policy.(*enginePolicy).cur.Store(realPolicyFrom(t, dir, a.p))
+	a.srv.cfg.Policy.(*enginePolicy).cur.Store(realPolicyWith(t, "testdata/adversarial", a.p, map[string]string{"round8.hcl": round8Policy}))
 	t.Cleanup(func() { admin(t, a.sql(round8Drop)) })
 	admin(t, a.sql(round8Fixture))
 	return a

@@ -50,20 +50,33 @@ func realPolicy(t testing.TB, prefix string) *decision.Engine {
 // realPolicyFrom is realPolicy for the policy fixtures in src.
 func realPolicyFrom(t testing.TB, src, prefix string) *decision.Engine {
 	t.Helper()
+	return realPolicyWith(t, src, prefix, nil)
+}
+
+// realPolicyWith is realPolicyFrom with extra policy files (name to HCL)
+// beside src's.
+func realPolicyWith(t testing.TB, src, prefix string, extra map[string]string) *decision.Engine {
+	t.Helper()
 	dir := t.TempDir()
 	files, err := filepath.Glob(filepath.Join(src, "*.hcl"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("policy fixtures: %v", err)
+	}
+	write := func(name string, b []byte) {
+		b = bytes.ReplaceAll(b, []byte("PREFIX"), []byte(prefix))
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		b = bytes.ReplaceAll(b, []byte("PREFIX"), []byte(prefix))
-		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		write(filepath.Base(f), b)
+	}
+	for name, hcl := range extra {
+		write(name, []byte(hcl))
 	}
 	repo, diags := compiler.Load(dir, compiler.Options{})
 	if diags.HasErrors() {

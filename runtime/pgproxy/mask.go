@@ -112,8 +112,9 @@ func (ss *session) buildPlan(cols []colInfo, r *stmtRun) *rowPlan {
 		return nil
 	}
 	p := &rowPlan{cols: make([]colPlan, len(cols)), scanner: ms.scanner, masks: ms}
-	lineage := alignLineage(r.outputs, len(cols))
-	own := ownValues(r.outputs, len(cols))
+	idx := alignment(r.outputs, len(cols))
+	lineage := alignedLineage(r.outputs, idx, len(cols))
+	own := ownValues(r.outputs, idx, len(cols))
 	any := false
 	for i, c := range cols {
 		var m masking.Method
@@ -260,11 +261,16 @@ func alignment(outs []pgsql.Lineage, n int) []int {
 // (alignment); where they cannot be aligned every column conservatively
 // gets every source.
 func alignLineage(outs []pgsql.Lineage, n int) [][]string {
+	return alignedLineage(outs, alignment(outs, n), n)
+}
+
+// alignedLineage is alignLineage with the alignment idx of outs computed.
+func alignedLineage(outs []pgsql.Lineage, idx []int, n int) [][]string {
 	if len(outs) == 0 {
 		return nil
 	}
 	res := make([][]string, n)
-	if idx := alignment(outs, n); idx != nil {
+	if idx != nil {
 		for i, j := range idx {
 			res[i] = outs[j].Sources
 		}
@@ -283,10 +289,11 @@ func alignLineage(outs []pgsql.Lineage, n int) [][]string {
 // ownValues reports, per result column, whether the analyzer's lineage
 // says it is one column's own value: a plain reference (through
 // subqueries, CTEs and set operations whose every side is that column)
-// with a single source, not part of a star. Aligned as alignLineage.
-func ownValues(outs []pgsql.Lineage, n int) []bool {
+// with a single source, not part of a star. idx is the alignment of outs
+// to the n result columns (nil: none is known to be).
+func ownValues(outs []pgsql.Lineage, idx []int, n int) []bool {
 	res := make([]bool, n)
-	for i, j := range alignment(outs, n) {
+	for i, j := range idx {
 		l := outs[j]
 		res[i] = l.Direct && !l.Star && !l.Unknown && len(l.Sources) == 1
 	}

@@ -10,6 +10,14 @@
 # with one client, mode "one", where no query waits for a CPU), and the
 # gateway's memory per idle client connection.
 #
+# Every proxy connects upstream to 127.0.0.1:5432 over TCP; the "-unix"
+# targets are the same proxies connecting to PostgreSQL's Unix socket
+# instead (a proxy running on the database's host; the gateway's
+# connection address is then the socket file's path). The client side is
+# always TCP, as an agent's would be. SOCKET=PATH names the socket file
+# (default: the server's first unix_socket_directories entry); SOCKET=none
+# skips the -unix targets.
+#
 # Needs PostgreSQL on 127.0.0.1:5432 (trust auth as postgres) and Go;
 # installs pgbouncer with apt-get when missing.
 # Every (mode, target) runs ROUNDS times, interleaved, and the median is
@@ -33,6 +41,8 @@ RELAY_PORT=15600
 GW_PORT=15432
 GW_HTTP=15480
 GW2_PORT=15434
+GWU_PORT=15436
+RELAYU_PORT=15601
 export PGHOST=127.0.0.1 PGPORT=5432 PGUSER=postgres PGSSLMODE=disable
 TMP=$(mktemp -d /tmp/mandate-pgbench.XXXXXX)
 chmod 755 "$TMP"
@@ -51,6 +61,16 @@ if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ]; then
 fi
 PGBOUNCER=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)
 
+if [ -z "${SOCKET:-}" ]; then
+  dir=$(psql -X -q -d postgres -tAc "SELECT split_part(current_setting('unix_socket_directories'), ',', 1)" | tr -d ' ')
+  SOCKET=none
+  [ -n "$dir" ] && [ -S "$dir/.s.PGSQL.5432" ] && SOCKET=$dir/.s.PGSQL.5432
+fi
+TARGETS="direct pgbouncer go-relay gateway gateway-norec"
+if [ "$SOCKET" != none ]; then
+  TARGETS="$TARGETS pgbouncer-unix go-relay-unix gateway-unix"
+fi
+
 echo "preparing database $DB (scale $SCALE)..." >&2
 psql -q -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null
 psql -q -d postgres -c "CREATE DATABASE $DB" >/dev/null
@@ -60,6 +80,7 @@ pgbench -i -q -s "$SCALE" "$DB" >/dev/null 2>&1
 cat >"$TMP/pgbouncer.ini" <<EOF
 [databases]
 $DB = host=127.0.0.1 port=5432 dbname=$DB
+$([ "$SOCKET" != none ] && echo "${DB}_unix = host=$(dirname "$SOCKET") port=${SOCKET##*.} dbname=$DB")
 [pgbouncer]
 listen_addr = 127.0.0.1
 listen_port = $PGBOUNCER_PORT
@@ -97,8 +118,19 @@ PIDS+=($!)
 go build -o "$TMP/benchrelay" ./runtime/pgproxy/internal/benchrelay
 env ${GW_GOMAXPROCS:+GOMAXPROCS=$GW_GOMAXPROCS} "$TMP/benchrelay" -listen 127.0.0.1:$RELAY_PORT -upstream 127.0.0.1:5432 >"$TMP/relay.log" 2>&1 &
 PIDS+=($!)
+PORTS="$PGBOUNCER_PORT $GW_PORT $GW2_PORT $RELAY_PORT"
 
-for port in $PGBOUNCER_PORT $GW_PORT $GW2_PORT $RELAY_PORT; do
+# The gateway and the relay again, reaching PostgreSQL over its Unix socket.
+if [ "$SOCKET" != none ]; then
+  env ${GW_GOMAXPROCS:+GOMAXPROCS=$GW_GOMAXPROCS} "$TMP/benchgw" -policy runtime/pgproxy/testdata/bench-policy -database "$DB" \
+    -upstream "$SOCKET" -listen 127.0.0.1:$GWU_PORT -http 127.0.0.1:$((GW_HTTP + 2)) >"$TMP/gwu.log" 2>&1 &
+  PIDS+=($!)
+  env ${GW_GOMAXPROCS:+GOMAXPROCS=$GW_GOMAXPROCS} "$TMP/benchrelay" -listen 127.0.0.1:$RELAYU_PORT -upstream "$SOCKET" >"$TMP/relayu.log" 2>&1 &
+  PIDS+=($!)
+  PORTS="$PORTS $GWU_PORT $RELAYU_PORT"
+fi
+
+for port in $PORTS; do
   for _ in $(seq 1 50); do
     pg_isready -q -h 127.0.0.1 -p $port && break
     sleep 0.2
@@ -127,13 +159,16 @@ for round in $(seq 1 "$ROUNDS"); do
   for mode in simple prepared one; do
     proto=$mode clients=$CLIENTS threads=$THREADS
     if [ "$mode" = one ]; then proto=simple clients=1 threads=1; fi
-    for target in direct pgbouncer go-relay gateway gateway-norec; do
+    for target in $TARGETS; do
       case $target in
         direct) r=$(run direct 5432 postgres "" "$DB" $proto $clients $threads) ;;
         pgbouncer) r=$(run pgbouncer $PGBOUNCER_PORT postgres "" "$DB" $proto $clients $threads) ;;
         go-relay) r=$(run go-relay $RELAY_PORT postgres "" "$DB" $proto $clients $threads) ;;
         gateway) r=$(run gateway $GW_PORT bench "$BENCH_TOKEN" bench $proto $clients $threads) ;;
         gateway-norec) r=$(run gateway-norec $GW2_PORT bench "$BENCH_TOKEN" bench $proto $clients $threads) ;;
+        pgbouncer-unix) r=$(run pgbouncer-unix $PGBOUNCER_PORT postgres "" "${DB}_unix" $proto $clients $threads) ;;
+        go-relay-unix) r=$(run go-relay-unix $RELAYU_PORT postgres "" "$DB" $proto $clients $threads) ;;
+        gateway-unix) r=$(run gateway-unix $GWU_PORT bench "$BENCH_TOKEN" bench $proto $clients $threads) ;;
       esac
       TPS[$target-$mode]="${TPS[$target-$mode]:-} ${r% *}"
       P50[$target-$mode]="${P50[$target-$mode]:-} ${r#* }"
@@ -167,13 +202,13 @@ b, a, n = json.loads(sys.argv[1]), json.loads(sys.argv[2]), int(sys.argv[3])
 import statistics
 tps = {k: statistics.median(map(float, v.split())) for k, v in [$(for k in "${!TPS[@]}"; do printf '("%s", "%s"),' "$k" "${TPS[$k]}"; done)]}
 p50 = {k: statistics.median(map(float, v.split())) for k, v in [$(for k in "${!P50[@]}"; do printf '("%s", "%s"),' "$k" "${P50[$k]}"; done)]}
-print(f"pgbench -S, $CLIENTS clients, $THREADS threads, ${DURATION}s per run, median of $ROUNDS rounds, scale $SCALE, gateway GOMAXPROCS ${GW_GOMAXPROCS:-default}")
-print(f"{'mode':9} {'target':13} {'tps':>10} {'ratio':>6} {'p50 us':>8} {'+p50 us':>8}")
+print(f"pgbench -S, $CLIENTS clients, $THREADS threads, ${DURATION}s per run, median of $ROUNDS rounds, scale $SCALE, gateway GOMAXPROCS ${GW_GOMAXPROCS:-default}, upstream socket $SOCKET")
+print(f"{'mode':9} {'target':15} {'tps':>10} {'ratio':>6} {'p50 us':>8} {'+p50 us':>8}")
 for mode in ("simple", "prepared", "one"):
     d = tps["direct-" + mode]
-    for t in ("direct", "pgbouncer", "go-relay", "gateway", "gateway-norec"):
+    for t in "$TARGETS".split():
         k = f"{t}-{mode}"
-        print(f"{mode:9} {t:13} {tps[k]:10.0f} {tps[k]/d:6.2f} {p50[k]:8.0f} {p50[k]-p50['direct-'+mode]:8.0f}")
+        print(f"{mode:9} {t:15} {tps[k]:10.0f} {tps[k]/d:6.2f} {p50[k]:8.0f} {p50[k]-p50['direct-'+mode]:8.0f}")
 sessions = a["sessions"] - b["sessions"]
 go = (a["heap_inuse"] + a["stack_inuse"] - b["heap_inuse"] - b["stack_inuse"]) / max(sessions, 1)
 print(f"idle client connections: {sessions}; per connection: Go heap+stacks {go/1024:.1f} KiB")

@@ -65,11 +65,24 @@ func decodeConnectionBlock(e *evaluator, b *hcl.Block) (*connection, hcl.Diagnos
 	}
 	c.Address, ds = e.str(content.Attributes["address"])
 	diags = append(diags, ds...)
+	socket := false
 	if a := content.Attributes["address"]; a != nil && !ds.HasErrors() {
-		if err := checkAddress(c.Address); err != nil {
-			rng := a.Expr.Range()
+		rng := a.Expr.Range()
+		_, _, isSocket, err := model.SocketAddress(c.Address)
+		switch {
+		case isSocket && c.Type != "postgres":
 			diags = append(diags, errDiag(&rng, "Invalid address",
-				fmt.Sprintf("%q is not a host:port address: %s.", c.Address, err)))
+				fmt.Sprintf("%q is a Unix socket path; only postgres connections reach their upstream through a Unix socket, so use host:port.", c.Address)))
+		case isSocket && err != nil:
+			diags = append(diags, errDiag(&rng, "Invalid address",
+				fmt.Sprintf("%q is not a Unix socket address: %s.", c.Address, err)))
+		case isSocket:
+			socket = true
+		default:
+			if err := checkAddress(c.Address); err != nil {
+				diags = append(diags, errDiag(&rng, "Invalid address",
+					fmt.Sprintf("%q is not a host:port address: %s.", c.Address, err)))
+			}
 		}
 	}
 	c.Database, ds = e.str(content.Attributes["database"])
@@ -116,8 +129,18 @@ func decodeConnectionBlock(e *evaluator, b *hcl.Block) (*connection, hcl.Diagnos
 			diags = append(diags, errDiag(&rng, "Argument not valid for postgres", "host_key applies to ssh connections only."))
 		}
 		c.TLSMode = DefaultTLSMode
+		if socket {
+			// PostgreSQL speaks no TLS over its Unix socket; the socket
+			// file's permissions guard it. Say so rather than let a
+			// verifying mode be silently dropped, as libpq would.
+			c.TLSMode = "disable"
+		}
 		if tls != nil {
 			diags = append(diags, decodeTLS(e, c, tls)...)
+			if socket && (c.TLSMode != "disable" || c.TLSCA != nil) {
+				diags = append(diags, errDiag(&tls.DefRange, "TLS over a Unix socket",
+					fmt.Sprintf("Connection %q reaches PostgreSQL through the Unix socket %s, where PostgreSQL speaks no TLS; remove the tls block, or use a host:port address to connect with TLS.", c.Name, c.Address)))
+			}
 		}
 	case "ssh":
 		if content.Attributes["host_key"] == nil {

@@ -127,6 +127,7 @@ func TestValidRepositories(t *testing.T) {
 		{"quickstart", "../examples/quickstart", nil},
 		{"acme", "../examples/acme", []string{"Overdue review"}},
 		{"locals", "testdata/valid/locals", nil},
+		{"unix_socket", "testdata/valid/unix_socket", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			repo, diags := Load(tc.dir, Options{Now: testNow})

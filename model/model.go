@@ -1,5 +1,12 @@
 package model
 
+import (
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+)
+
 // SchemaVersion is the version of the data layout below. It is written to the
 // bundle manifest's metadata and checked by the gateway before activation.
 const SchemaVersion = 1
@@ -44,7 +51,9 @@ func (r SecretRef) String() string { return r.Kind + "(\"" + r.Name + "\")" }
 type Connection struct {
 	Name string `json:"name"`
 	// Type is "postgres" or "ssh".
-	Type     string `json:"type"`
+	Type string `json:"type"`
+	// Address is host:port, or for postgres the path of the server's Unix
+	// socket file (see SocketAddress).
 	Address  string `json:"address"`
 	Database string `json:"database,omitempty"`
 	// Credential is how the gateway authenticates upstream.
@@ -56,6 +65,26 @@ type Connection struct {
 	// HostKey pins an SSH upstream's host key (authorized_keys format).
 	HostKey string `json:"host_key,omitempty"`
 	Source  Source `json:"source"`
+}
+
+// SocketAddress splits a postgres connection address naming a Unix socket,
+// the absolute path of PostgreSQL's socket file (DIR/.s.PGSQL.PORT, as in
+// /var/run/postgresql/.s.PGSQL.5432), into the directory and port libpq
+// and pgconn take. ok is false for any other address; err says why an
+// absolute path is not a socket address.
+func SocketAddress(addr string) (dir, port string, ok bool, err error) {
+	if !strings.HasPrefix(addr, "/") {
+		return "", "", false, nil
+	}
+	dir, base := path.Split(addr)
+	port, found := strings.CutPrefix(base, ".s.PGSQL.")
+	if n, perr := strconv.Atoi(port); !found || perr != nil || n < 1 || n > 65535 || port != strconv.Itoa(n) {
+		return "", "", true, fmt.Errorf("a Unix socket address is the path of the server's socket file, DIR/.s.PGSQL.PORT (such as /var/run/postgresql/.s.PGSQL.5432)")
+	}
+	if dir != "/" {
+		dir = strings.TrimSuffix(dir, "/")
+	}
+	return dir, port, true, nil
 }
 
 // Credential holds references only; see SecretRef.

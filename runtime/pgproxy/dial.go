@@ -111,11 +111,22 @@ var watchedParams = []string{"client_encoding", "standard_conforming_strings", "
 // upstreamConfig builds the pgconn config of connection c. Secrets are
 // resolved here, at connect time, and never logged.
 func (s *Server) upstreamConfig(c *model.Connection, params map[string]string, readOnly bool) (*pgconn.Config, error) {
-	host, port, err := net.SplitHostPort(c.Address)
+	host, port, socket, err := model.SocketAddress(c.Address)
 	if err != nil {
-		host, port = c.Address, "5432"
+		return nil, fmt.Errorf("address of %s: %w", c.Name, err)
+	}
+	if !socket {
+		if host, port, err = net.SplitHostPort(c.Address); err != nil {
+			host, port = c.Address, "5432"
+		}
 	}
 	mode := c.TLSMode
+	if socket && mode != "disable" {
+		// pgconn, like libpq, drops TLS settings for a Unix socket; the
+		// compiler refuses such a connection, and so does the gateway
+		// rather than connect with less than the policy asks.
+		return nil, fmt.Errorf("connection %s: TLS mode %s cannot apply to the Unix socket %s", c.Name, mode, c.Address)
+	}
 	if mode == "" {
 		mode = "verify-full" // the compiler's default too; never a silent downgrade
 	}

@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -36,11 +37,12 @@ import (
 func main() {
 	policyDir := flag.String("policy", "", "policy repository directory")
 	database := flag.String("database", "", "replaces DATABASE in the policy files")
+	upstream := flag.String("upstream", "", "replaces the connection's address: host:port, or the path of PostgreSQL's Unix socket file")
 	listen := flag.String("listen", "127.0.0.1:15432", "postgres listen address")
 	record := flag.Bool("record", true, "record into the real recorder (false: record nothing, to isolate its cost)")
 	httpAddr := flag.String("http", "127.0.0.1:15480", "memory report address (and /debug/pprof)")
 	flag.Parse()
-	eng, err := engine(*policyDir, *database)
+	eng, err := engine(*policyDir, *database, *upstream)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -97,7 +99,7 @@ func main() {
 	}
 }
 
-func engine(dir, database string) (*decision.Engine, error) {
+func engine(dir, database, upstream string) (*decision.Engine, error) {
 	tmp, err := os.MkdirTemp("", "benchgw")
 	if err != nil {
 		return nil, err
@@ -113,6 +115,9 @@ func engine(dir, database string) (*decision.Engine, error) {
 			return nil, err
 		}
 		b = bytes.ReplaceAll(b, []byte("DATABASE"), []byte(database))
+		if upstream != "" {
+			b = bytes.ReplaceAll(b, []byte(`"127.0.0.1:5432"`), []byte(strconv.Quote(upstream)))
+		}
 		if err := os.WriteFile(tmp+"/"+e.Name(), b, 0o644); err != nil {
 			return nil, err
 		}

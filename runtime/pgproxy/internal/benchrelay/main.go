@@ -11,11 +11,12 @@ import (
 	"io"
 	"log"
 	"net"
+	"strings"
 )
 
 func main() {
 	listen := flag.String("listen", "127.0.0.1:15600", "listen address")
-	upstream := flag.String("upstream", "127.0.0.1:5432", "PostgreSQL address")
+	upstream := flag.String("upstream", "127.0.0.1:5432", "PostgreSQL address: host:port, or the path of its Unix socket")
 	flag.Parse()
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
@@ -33,7 +34,11 @@ func main() {
 // relay copies bytes both ways until either side closes.
 func relay(c net.Conn, upstream string) {
 	defer c.Close()
-	u, err := net.Dial("tcp", upstream)
+	network := "tcp"
+	if strings.HasPrefix(upstream, "/") {
+		network = "unix"
+	}
+	u, err := net.Dial(network, upstream)
 	if err != nil {
 		log.Print(err)
 		return

@@ -46,8 +46,8 @@ type verdict struct {
 func (ss *session) decide(sql string) *verdict {
 	stmts, err := ss.srv.cfg.Analyzer.Analyze(sql)
 	if err != nil {
-		d := denyDecision("the statement does not parse: " + err.Error())
-		return &verdict{decs: []model.Decision{d}, deny: denial(d)}
+		d, deny := unparsed(err)
+		return &verdict{decs: []model.Decision{d}, deny: deny}
 	}
 	v := &verdict{src: stmts}
 	ss.decideAll(v)
@@ -297,6 +297,14 @@ func (ss *session) checkAllowed(an *pgsql.Analyzed, dec model.Decision, carried 
 		if col, rule := ms.maskedFilter(an.Statement.FilterColumns); col != "" {
 			return nil, denyDecision("masking applies: filtering on " + col + " would reveal its values, which the rule " + rule +
 				" masks (masking matches columns without regard to case); set allow_filter = true on the rule to permit it")
+		}
+		// Code the analysis cannot see reads what it likes, unmasked: where
+		// its result is not a column or a filter, how many rows it returns
+		// (count(*) FROM f('9%')), and what it leaves in the session (a
+		// setting SHOW reads back later) still carry it.
+		if fns := append(slices.Clip(an.Statement.Functions), an.ViewCode...); len(fns) > 0 {
+			return nil, denyDecision("masking applies and this statement runs code the gateway cannot analyze (" + strings.Join(fns, ", ") +
+				"): the rows it returns and what it leaves in the session may carry masked values")
 		}
 		// Storing a masked value elsewhere would unmask it on the way back.
 		if an.Writes.Unknown {

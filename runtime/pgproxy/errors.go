@@ -1,12 +1,15 @@
 package pgproxy
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgproto3"
+	"github.com/pganalyze/pg_query_go/v6/parser"
 
 	"github.com/mandatehq/mandate/model"
+	"github.com/mandatehq/mandate/runtime/pgsql"
 )
 
 // SQLSTATEs the gateway sends itself.
@@ -83,6 +86,74 @@ func denial(d model.Decision) *pgproto3.ErrorResponse {
 		e.Detail = "Review overdue for role(s): " + strings.Join(d.Overdue, ", ")
 	}
 	return e
+}
+
+// unparsed is the decision and the denial for a query string the analyzer
+// refused. The parser's message quotes the text it failed at (`syntax
+// error at or near "'...'"`, `unterminated quoted string at or near
+// "'...`, the bytes of invalid UTF-8), which may be a literal, and the
+// reason is recorded: it keeps the message's wording with its values
+// replaced (redactMessage), and the denial points at the failing
+// character with the error's position field, as PostgreSQL does.
+func unparsed(err error) (model.Decision, *pgproto3.ErrorResponse) {
+	why := err.Error()
+	if !errors.Is(err, pgsql.ErrTooLarge) && !errors.Is(err, pgsql.ErrNUL) && !errors.Is(err, pgsql.ErrTooDeep) {
+		why = redactMessage(why)
+	}
+	d := denyDecision("the statement does not parse: " + why)
+	e := denial(d)
+	if pe := (*parser.Error)(nil); errors.As(err, &pe) && pe.Cursorpos > 0 {
+		e.Position = int32(pe.Cursorpos)
+	}
+	return d, e
+}
+
+// redactMessage keeps the wording of a message of PostgreSQL's own parser
+// (the gateway's parse, where no user code runs) and replaces its values:
+// PostgreSQL quotes words it did not write (tokens, names) and prints
+// numbers and byte sequences bare. A quoted value may itself
+// hold quotes, so everything from the first quote to the last is one
+// "?"; an unmatched quote hides the rest of the text. Outside the quotes,
+// hex byte sequences (0xe9) and runs of digits become "?".
+func redactMessage(s string) string {
+	if first := strings.IndexAny(s, `"'`); first >= 0 {
+		last := strings.LastIndexAny(s, `"'`)
+		rest := ""
+		if last > first {
+			rest = s[last+1:]
+		}
+		return redactNumbers(s[:first]) + `"?"` + redactNumbers(rest)
+	}
+	return redactNumbers(s)
+}
+
+// redactNumbers replaces hex byte sequences (0x...) and runs of digits.
+func redactNumbers(s string) string {
+	if strings.IndexAny(s, "0123456789") < 0 {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < '0' || c > '9' {
+			b.WriteByte(c)
+			i++
+			continue
+		}
+		j := i + 1
+		if c == '0' && j < len(s) && (s[j] == 'x' || s[j] == 'X') {
+			j++
+			for j < len(s) && isHex(s[j]) {
+				j++
+			}
+		}
+		for j < len(s) && isHex(s[j]) {
+			j++
+		}
+		b.WriteByte('?')
+		i = j
+	}
+	return b.String()
 }
 
 // denyDecision is the decision recorded when the proxy denies on its own

@@ -1,6 +1,7 @@
 package pgproxy
 
 import (
+	"strings"
 	"time"
 
 	"github.com/mandatehq/mandate/model"
@@ -68,6 +69,35 @@ type Result struct {
 	// Masked counts values masked (column rules and detector findings).
 	Masked   int64
 	SQLState string
+	// Error is the error message as the client got it (masked): it may
+	// quote the statement's literals. A record stores RecordedError.
 	Error    string
 	Duration time.Duration
 }
+
+// RecordedError returns Result.Error in the only form a record may store
+// where it does not keep raw statements. The gateway's own messages (a
+// denial, whose reason names no literal; "not executed: ...") are kept.
+// A server's message is not, its SQLSTATE is: PostgreSQL quotes the
+// values it failed on (`invalid input syntax for type integer: "..."`,
+// from a literal, a Bind parameter or a COPY row), and code that runs
+// unseen by the gateway (a trigger, a function behind a view or a row
+// policy, a DO block) raises any text under any SQLSTATE (`RAISE ...
+// USING ERRCODE = 'check_violation'` quoting NEW.ssn), so no redaction of
+// the message can be shown to leave no value in it.
+func (r *StatementRecord) RecordedError() string {
+	msg := r.Result.Error
+	switch {
+	case msg == notExecutedStatement, msg == notExecutedBatch:
+		return msg
+	case r.Decision.Result != model.Allow && strings.HasPrefix(msg, "mandate: "):
+		return msg
+	}
+	return ""
+}
+
+// Messages of runs that did not run, recorded as they are.
+const (
+	notExecutedStatement = "not executed: an earlier statement failed"
+	notExecutedBatch     = "not executed: an earlier message of the batch failed"
+)

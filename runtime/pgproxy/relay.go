@@ -304,7 +304,7 @@ func (ss *session) onUpstreamError(o *op, m *pgproto3.ErrorResponse) pgproto3.Ba
 		}
 		for _, r := range o.runs {
 			if !r.done {
-				ss.complete(o, r, "", "not executed: an earlier statement failed")
+				ss.complete(o, r, "", notExecutedStatement)
 			}
 		}
 		o.cur = len(o.runs)
@@ -317,7 +317,7 @@ func (ss *session) onUpstreamError(o *op, m *pgproto3.ErrorResponse) pgproto3.Ba
 		}
 		fail(o, out.Message)
 		for _, d := range ss.skipToSync() {
-			fail(d, "not executed: an earlier message of the batch failed")
+			fail(d, notExecutedBatch)
 		}
 	}
 	return out

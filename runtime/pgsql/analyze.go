@@ -85,8 +85,17 @@ type Analyzed struct {
 	// make_date, regclass), so the proxy hides the error messages of a
 	// statement whose Reads hold a masked column (or are Unknown).
 	Reads Lineage
+	// ViewCode is, after ExpandViews, the functions outside the built-in
+	// safe set that the views this statement reads call (through views of
+	// views): code the statement runs without naming it, which may read
+	// masked columns and leave them where a later statement finds them (a
+	// setting set_config wrote). "views nested too deeply" stands for
+	// views past maxViewDepth.
+	ViewCode []string
 	// Builtins are the functions of the built-in safe set this statement
-	// calls without a schema (field notation included), and Operators the
+	// calls without a schema, and the names a qualified column reference
+	// ends with (q.f, (q).f: PostgreSQL calls f(q) when q has no column
+	// f, field notation), and Operators the
 	// operators it names without one (and those PostgreSQL looks up for
 	// IN, CASE x WHEN, BETWEEN, JOIN USING). The server resolves them
 	// through the search path, pg_catalog first, but a better-matching
@@ -182,7 +191,8 @@ func analyze(sql string, opts Options) (*analysis, error) {
 }
 
 // Normalize replaces the literals of a query string by $n parameters, for the
-// recorder (statement literals never reach the record).
+// recorder (statement literals never reach the record): PostgreSQL's
+// normalization, then every literal token it left in place (scrubLiterals).
 func Normalize(sql string) (string, error) {
 	if err := checkInput(sql); err != nil {
 		return "", err
@@ -191,7 +201,7 @@ func Normalize(sql string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("normalizing statement: %w", err)
 	}
-	return s, nil
+	return scrubLiterals(s)
 }
 
 // Fingerprint returns pg_query's fingerprint of a query string: statements

@@ -125,9 +125,9 @@ func (z *Analyzer) Len() int {
 
 // literalFree reports whether a normalized text holds no literal token, so
 // that it is the normalization of every text of its shape. pg_query leaves
-// some literals in place (a JSON_TABLE column PATH): such a shape is not
-// cached, or the redacted text of one statement would be recorded for
-// another.
+// some literals in place (a JSON_TABLE column PATH), which Normalize then
+// replaces too (scrubLiterals); should one remain, the shape is not cached,
+// or the redacted text of one statement would be recorded for another.
 func literalFree(redacted string) bool {
 	if redacted == "" {
 		return false

@@ -73,6 +73,14 @@ func (a *analyzer) expr(n *pg_query.Node, sc *scope, filter bool, acc *linAcc) {
 		a.expr(x.ResTarget.Val, sc, filter, acc)
 	case *pg_query.Node_WindowDef:
 		a.windowDef(x.WindowDef, sc, acc)
+	case *pg_query.Node_AIndirection:
+		// (q).f is field notation too.
+		for _, ind := range x.AIndirection.Indirection {
+			if f := ind.GetString_(); f != nil {
+				a.builtins[f.Sval] = true
+			}
+		}
+		a.generic(n.ProtoReflect(), sc, filter, acc)
 	case *pg_query.Node_RangeVar:
 		// Not expected inside an expression; count it as read (fail closed).
 		a.looseAccess(x.RangeVar)
@@ -133,6 +141,12 @@ func (a *analyzer) genericMsg(m protoreflect.Message, sc *scope, filter bool, ac
 func (a *analyzer) columnRef(c *pg_query.ColumnRef, sc *scope, filter bool, acc *linAcc) {
 	parts := refParts(c)
 	l := sc.resolve(parts)
+	if n := len(parts); n >= 2 && parts[n-1] != "*" {
+		// q.f is f(q) when q has no column f, whatever function f the
+		// search path finds: the proxy checks the name as it checks a
+		// built-in called without a schema.
+		a.builtins[parts[n-1]] = true
+	}
 	if n := len(parts); n >= 2 && rowFunctions[parts[n-1]] {
 		// q.f names no column when f is a function: PostgreSQL then calls
 		// f(q) with the whole row (c.to_json is to_json(c)).

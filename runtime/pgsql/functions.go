@@ -167,6 +167,29 @@ var largeObjectWrites = map[string]string{
 	"lo_open": "update", "lo_unlink": "delete", "be_lo_unlink": "delete",
 }
 
+// catalogReaders are the functions of the safe set that show what a
+// system catalog holds about an object named by its argument (a view's
+// query, a function's source, a comment, a relation's size on disk), with
+// the catalog each reads: a call needs select on it, as reading the
+// catalog itself would, so a grant that covers no catalog shows none of
+// them for any object.
+var catalogReaders = map[string]string{
+	"pg_get_viewdef": "pg_catalog.pg_rewrite", "pg_get_ruledef": "pg_catalog.pg_rewrite",
+	"pg_get_functiondef": "pg_catalog.pg_proc", "pg_get_function_arguments": "pg_catalog.pg_proc",
+	"pg_get_function_identity_arguments": "pg_catalog.pg_proc", "pg_get_function_result": "pg_catalog.pg_proc",
+	"pg_get_triggerdef": "pg_catalog.pg_trigger", "pg_get_indexdef": "pg_catalog.pg_index",
+	"pg_get_constraintdef": "pg_catalog.pg_constraint", "pg_get_partkeydef": "pg_catalog.pg_partitioned_table",
+	"pg_get_partition_constraintdef": "pg_catalog.pg_class", "pg_get_serial_sequence": "pg_catalog.pg_depend",
+	"pg_get_statisticsobjdef": "pg_catalog.pg_statistic_ext", "pg_get_statisticsobjdef_columns": "pg_catalog.pg_statistic_ext",
+	"pg_get_statisticsobjdef_expressions": "pg_catalog.pg_statistic_ext",
+	"obj_description":                     "pg_catalog.pg_description", "col_description": "pg_catalog.pg_description",
+	"shobj_description": "pg_catalog.pg_shdescription", "pg_get_userbyid": "pg_catalog.pg_roles",
+	"pg_relation_size": "pg_catalog.pg_class", "pg_total_relation_size": "pg_catalog.pg_class",
+	"pg_table_size": "pg_catalog.pg_class", "pg_indexes_size": "pg_catalog.pg_class",
+	"pg_relation_filenode": "pg_catalog.pg_class", "pg_relation_filepath": "pg_catalog.pg_class",
+	"pg_database_size": "pg_catalog.pg_database", "pg_tablespace_location": "pg_catalog.pg_tablespace",
+}
+
 func setOf(words string) map[string]bool {
 	m := map[string]bool{}
 	for _, w := range strings.Fields(words) {
@@ -177,11 +200,15 @@ func setOf(words string) map[string]bool {
 
 // sideEffects classifies calls whose effects a function grant must not be
 // enough for: large-object writes need a write class on
-// pg_catalog.pg_largeobject, and set_config obeys the rules of SET.
+// pg_catalog.pg_largeobject, set_config obeys the rules of SET, and the
+// catalog readers of the safe set need select on their catalog.
 func (a *analyzer) sideEffects(name string, args []*pg_query.Node) {
 	bare := bareName(name) // app.lo_create stays qualified and matches nothing
 	if class, ok := largeObjectWrites[bare]; ok {
 		a.access(class, "pg_catalog.pg_largeobject")
+	}
+	if catalog, ok := catalogReaders[bare]; ok {
+		a.access("select", catalog)
 	}
 	if bare == "set_config" {
 		a.literal = true // the decision reads the literals: never cached by shape
@@ -201,7 +228,7 @@ func (a *analyzer) sideEffects(name string, args []*pg_query.Node) {
 		if len(args) > 1 {
 			value = args[1:2]
 		}
-		if reason := settingRefused(setting, value); reason != "" {
+		if reason := setConfigRefused(setting, value); reason != "" {
 			a.forbid(reason)
 		}
 	}

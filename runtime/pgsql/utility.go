@@ -144,6 +144,19 @@ func (a *analyzer) setStmt(s *pg_query.VariableSetStmt, an *Analyzed) string {
 	return tag
 }
 
+// setConfigRefused is settingRefused for set_config, whose setting name is
+// a string literal: the reason names the setting only when the gateway
+// knows the name, so that no literal reaches the decision's reason, which
+// is recorded.
+func setConfigRefused(name string, value []*pg_query.Node) string {
+	reason := settingRefused(name, value)
+	lower := strings.ToLower(name)
+	if _, known := forbiddenSettings[lower]; reason != "" && !known && !allowedSettings[lower] {
+		return "set_config of a setting that is not on the gateway's list of settings a session may change"
+	}
+	return reason
+}
+
 // settingRefused is why a session may not change a setting (by SET, RESET
 // or set_config) to value (nil: the default), or "" when it may.
 func settingRefused(name string, value []*pg_query.Node) string {

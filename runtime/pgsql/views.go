@@ -17,6 +17,11 @@ type View struct {
 	// statement that reads the view computes them all, used or not (a
 	// DISTINCT or a filter of the view needs them).
 	Reads Lineage
+	// Code is the functions outside the built-in safe set the view's
+	// query calls, and Relations the relations it reads: ExpandViews
+	// follows them into views of views for Analyzed.ViewCode.
+	Code      []string
+	Relations []string
 }
 
 // ViewFromDefinition analyzes a view's defining query. opts must resolve
@@ -30,9 +35,16 @@ func ViewFromDefinition(columns []string, definition string, opts Options) (*Vie
 		return nil, errors.New("analyzing view definition: not a single SELECT")
 	}
 	outs := res[0].Outputs
-	v := &View{Columns: columns, Outputs: outs, Reads: res[0].Reads}
-	if len(outs) != len(columns) {
-		// A star the catalog did not expand: every column may carry anything.
+	v := &View{Columns: columns, Outputs: outs, Reads: res[0].Reads, Code: res[0].Statement.Functions}
+	for _, x := range res[0].Statement.Accesses {
+		if x.Table != "" {
+			v.Relations = append(v.Relations, x.Table)
+		}
+	}
+	if res[0].Statement.Forbidden != "" || len(outs) != len(columns) {
+		// A query the gateway refuses to run (one reading pg_stats,
+		// whose values are copies of every table's columns), or a star
+		// the catalog did not expand: every column may carry anything.
 		all := union(outs)
 		all.Unknown = true
 		v.Outputs = make([]Lineage, len(columns))
@@ -71,6 +83,13 @@ func (a *Analyzed) ExpandViews(resolve func(table string) *View) *Analyzed {
 		}
 	}
 	r.Reads = expandReads(reads, resolve, 0)
+	code := map[string]bool{}
+	for _, x := range a.Statement.Accesses {
+		if x.Table != "" {
+			viewCode(x.Table, resolve, 0, code)
+		}
+	}
+	r.ViewCode = setList(code)
 	if len(a.Statement.FilterColumns) > 0 {
 		var acc linAcc
 		for _, f := range a.Statement.FilterColumns {
@@ -175,6 +194,25 @@ func expandReads(l Lineage, resolve func(string) *View, depth int) Lineage {
 		return l
 	}
 	return acc.lineage()
+}
+
+// viewCode adds to code the functions outside the safe set that view
+// table calls, itself or through the views it reads.
+func viewCode(table string, resolve func(string) *View, depth int, code map[string]bool) {
+	v := resolve(table)
+	if v == nil {
+		return
+	}
+	if depth >= maxViewDepth {
+		code["views nested too deeply"] = true
+		return
+	}
+	for _, f := range v.Code {
+		code[f] = true
+	}
+	for _, t := range v.Relations {
+		viewCode(t, resolve, depth+1, code)
+	}
 }
 
 // splitColumn splits schema.table.column at its last unquoted dot.

@@ -156,8 +156,59 @@ func TestViewFromCatalog(t *testing.T) {
 	u := schema + ".users."
 	want := &View{Columns: []string{"uid", "shout", "id", "email"},
 		Outputs: []Lineage{dir(u + "id"), src(u + "email"), dir(u + "id"), dir(u + "email")},
-		Reads:   Lineage{Sources: []string{u + "email", u + "id"}}}
+		Reads:     Lineage{Sources: []string{u + "email", u + "id"}},
+		Relations: []string{schema + ".users"}}
 	if diff := cmp.Diff(want, v, cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("view (-want +got):\n%s\ndefinition: %s", diff, def)
+	}
+}
+
+// TestViewCode: the functions outside the safe set that the views a
+// statement reads call, through views of views, are the statement's
+// ViewCode; views past the depth bound stand for unknown code.
+func TestViewCode(t *testing.T) {
+	opts := Options{SearchPath: []string{"public"}}
+	view := func(def string) *View {
+		t.Helper()
+		an, err := Analyze(def, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := ViewFromDefinition(make([]string, len(an[0].Outputs)), def, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	views := map[string]*View{
+		"public.plain":   view("SELECT id, upper(email) FROM public.users"),
+		"public.stash":   view("SELECT id, set_config('application_name', email, false) FROM public.users"),
+		"public.calls":   view("SELECT id, app.score(id) FROM public.users"),
+		"public.over":    view("SELECT id FROM public.stash"),
+		"public.overtwo": view("SELECT p.id FROM public.plain p JOIN public.calls c ON true"),
+		"public.loop":    view("SELECT id FROM public.loop"),
+	}
+	resolve := func(t string) *View { return views[t] }
+	for _, tc := range []struct {
+		sql  string
+		want []string
+	}{
+		{"SELECT count(*) FROM public.plain", nil},
+		{"SELECT count(*) FROM public.users", nil},
+		{"SELECT count(*) FROM public.stash", []string{"set_config"}},
+		{"SELECT count(*) FROM (SELECT * FROM public.stash OFFSET 0) s", []string{"set_config"}},
+		{"SELECT 1 WHERE EXISTS (SELECT 1 FROM public.calls)", []string{"app.score"}},
+		{"SELECT count(*) FROM public.over", []string{"set_config"}},
+		{"SELECT count(*) FROM public.overtwo", []string{"app.score"}},
+		{"SELECT count(*) FROM public.loop", []string{"views nested too deeply"}},
+	} {
+		an, err := Analyze(tc.sql, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := an[0].ExpandViews(resolve).ViewCode
+		if diff := cmp.Diff(tc.want, got, cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("%s: ViewCode (-want +got):\n%s", tc.sql, diff)
+		}
 	}
 }

@@ -3,9 +3,10 @@ package recorder
 import "strings"
 
 // DefaultRedact replaces the literals of a SQL statement (quoted strings,
-// dollar-quoted strings, numbers) with "?" and drops comments. It is the
-// fallback when the gateway supplies no redactor; it never fails, and an
-// unterminated literal is redacted to the end of the text.
+// dollar-quoted strings, numbers) with "?" and drops comments (a nested
+// block comment whole). It is the fallback when the gateway supplies no
+// redactor; it never fails, and an unterminated literal or comment is
+// redacted to the end of the text.
 func DefaultRedact(sql string) string {
 	var b strings.Builder
 	b.Grow(len(sql))
@@ -55,11 +56,19 @@ func DefaultRedact(sql string) string {
 				i++
 			}
 		case c == '/' && i+1 < n && sql[i+1] == '*':
-			end := strings.Index(sql[i+2:], "*/")
-			if end < 0 {
-				i = n
-			} else {
-				i += 2 + end + 2
+			// Block comments nest in PostgreSQL: /* a /* b */ c */ is one.
+			depth := 1
+			for i += 2; i < n && depth > 0; {
+				switch {
+				case sql[i] == '/' && i+1 < n && sql[i+1] == '*':
+					depth++
+					i += 2
+				case sql[i] == '*' && i+1 < n && sql[i+1] == '/':
+					depth--
+					i += 2
+				default:
+					i++
+				}
 			}
 			b.WriteByte(' ')
 		case c >= '0' && c <= '9' && !identByte(prev(sql, i)):

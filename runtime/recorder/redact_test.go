@@ -14,6 +14,9 @@ var redactTests = []struct{ in, want string }{
 	{`SELECT "col1", t2.c3 FROM t2 -- card 4111\nWHERE id=$1`, `SELECT "col1", t2.c3 FROM t2 \nWHERE id=$1`},
 	{"SELECT /* 123 */ id FROM t1", "SELECT   id FROM t1"},
 	{"SELECT 'unterminated", "SELECT ?"},
+	// Block comments nest: the whole of one is dropped.
+	{"SELECT /* a /* b */ pw hunter2 */ 1", "SELECT   ?"},
+	{"SELECT /* a /* b */ pw hunter2", "SELECT  "},
 	{"SELECT 0x1F, 1_000", "SELECT ?, ?"},
 	{"INSERT INTO t VALUES ($1, $2)", "INSERT INTO t VALUES ($1, $2)"},
 	{"", ""},

@@ -250,7 +250,13 @@ func (r *Recorder) Completed(ctx context.Context, s *pgproxy.SessionRecord, st *
 		return
 	}
 	res := st.Result
-	result := &recorder.Result{Rows: res.Rows, Bytes: res.Bytes, Duration: res.Duration, SQLState: res.SQLState, Error: res.Error, Masked: res.Masked}
+	// The client's message may quote the statement's literals: the record
+	// keeps it only where it keeps raw statements.
+	msg := st.RecordedError()
+	if r.rec.KeepsRawStatements() {
+		msg = res.Error
+	}
+	result := &recorder.Result{Rows: res.Rows, Bytes: res.Bytes, Duration: res.Duration, SQLState: res.SQLState, Error: msg, Masked: res.Masked}
 	sess.mu.Lock()
 	defer sess.mu.Unlock()
 	if x, ok := sess.runs[st.Seq]; ok {

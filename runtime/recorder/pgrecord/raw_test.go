@@ -16,7 +16,8 @@ import (
 )
 
 // TestKeepRawStatements: the raw text, literals and all, reaches the record
-// only when the recorder keeps raw statements.
+// only when the recorder keeps raw statements; so does a server error's
+// message, which quotes them.
 func TestKeepRawStatements(t *testing.T) {
 	const (
 		raw      = "SELECT * FROM sales.customers WHERE ssn = '123-45-6789'"
@@ -47,6 +48,10 @@ func TestKeepRawStatements(t *testing.T) {
 			if err := a.Decided(ctx, s, stmt); err != nil {
 				t.Fatal(err)
 			}
+			// The server's error quotes the literal: kept with the raw text only.
+			const serverErr = `invalid input syntax for type integer: "123-45-6789"`
+			stmt.Result = pgproxy.Result{SQLState: "22P02", Error: serverErr}
+			a.Completed(ctx, s, stmt)
 			a.SessionEnd(ctx, s, "client closed")
 			if err := rec.Close(); err != nil {
 				t.Fatal(err)
@@ -61,10 +66,20 @@ func TestKeepRawStatements(t *testing.T) {
 				t.Fatal(err)
 			}
 			var got *recorder.Statement
+			var res *recorder.Result
 			for _, e := range tl.Entries {
 				if e.Kind == recorder.KindStatement {
 					got = e.Event.Statement
 				}
+				if e.Event.Result != nil {
+					res = e.Event.Result
+				}
+			}
+			if res == nil || res.SQLState != "22P02" {
+				t.Fatalf("result = %+v, want SQLSTATE 22P02", res)
+			}
+			if wantErr := map[bool]string{false: "", true: serverErr}[keep]; res.Error != wantErr {
+				t.Errorf("result error = %q, want %q", res.Error, wantErr)
 			}
 			if got == nil {
 				t.Fatal("no statement event recorded")

@@ -1,9 +1,11 @@
 package masking
 
-// Credit card numbers: 13 to 19 digits, optionally grouped with single spaces
-// or dashes, passing the Luhn check, not glued to letters or digits on either
-// side. A run of digit groups longer than a card (a card followed by an
-// expiry, say) is searched for the longest valid card from the earliest group.
+// Credit card numbers: 13 to 19 digits, optionally grouped with single spaces,
+// dashes or dots (mixed too), passing the Luhn check, not glued to letters or
+// digits on either side. Two groups joined by a single dot are a decimal
+// number, not a card. A run of digit groups longer than a card (a card
+// followed by an expiry, say) is searched for the longest valid card from the
+// earliest group; zeros padding a card to a longer run are left out of it.
 
 const maxCardGroups = 24
 
@@ -26,7 +28,7 @@ func findCards(s string, dst [][2]int) [][2]int {
 			}
 			groups[n] = digitGroup{gs, j}
 			n++
-			if n < maxCardGroups && j+1 < len(s) && (s[j] == ' ' || s[j] == '-') && isDigit(s[j+1]) {
+			if n < maxCardGroups && j+1 < len(s) && cardSep(s[j]) && isDigit(s[j+1]) {
 				j++
 				continue
 			}
@@ -51,30 +53,48 @@ func cardsInRun(s string, g []digitGroup, dst [][2]int) [][2]int {
 		if a == 0 && g[0].start > 0 && isAlnum(s[g[0].start-1]) {
 			continue
 		}
-		found := -1
+		// Leading zeros of the first group may pad a card beyond 19 digits
+		// (a fixed-width field): they are left out when the run needs it.
+		lz := 0
+		for k := g[a].start; k < g[a].end && s[k] == '0'; k++ {
+			lz++
+		}
+		if lz == g[a].end-g[a].start {
+			lz = 0 // a group of zeros alone: the next group starts the card
+		}
+		found, foundStart := -1, 0
 		digits := 0
 		for b := a; b < len(g); b++ {
 			digits += g[b].end - g[b].start
-			if digits > 19 {
+			start, n := g[a].start, digits
+			if n > 19 {
+				start, n = start+lz, n-lz
+			}
+			if n > 19 {
 				break
 			}
-			if digits < 13 {
+			if n < 13 {
 				continue
 			}
 			if b == len(g)-1 && g[b].end < len(s) && isAlpha(s[g[b].end]) {
 				continue
 			}
-			if luhn(s[g[a].start:g[b].end]) {
-				found = b // keep looking for a longer one
+			if b == a+1 && s[g[a].end] == '.' {
+				continue // a decimal number
+			}
+			if luhn(s[start:g[b].end]) {
+				found, foundStart = b, start // keep looking for a longer one
 			}
 		}
 		if found >= 0 {
-			dst = append(dst, [2]int{g[a].start, g[found].end})
+			dst = append(dst, [2]int{foundStart, g[found].end})
 			a = found
 		}
 	}
 	return dst
 }
+
+func cardSep(c byte) bool { return c == ' ' || c == '-' || c == '.' }
 
 // luhn checks the Luhn sum of the digits of s, ignoring other bytes.
 func luhn(s string) bool {

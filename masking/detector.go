@@ -47,6 +47,9 @@ var digitTab, flagTab = func() (d, f [256]uint8) {
 	f['_'] = flagUnderscore
 	f['-'] = flagDash
 	f['J'] = flagJ
+	for c := 0x80; c < 0x100; c++ {
+		f[c] = flagHigh
+	}
 	return d, f
 }()
 
@@ -57,6 +60,7 @@ const (
 	flagUnderscore
 	flagDash
 	flagJ
+	flagHigh // a byte of a non-ASCII character: the text is searched folded too (normalize)
 )
 
 func scanStats(s string) stats {

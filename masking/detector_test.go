@@ -28,6 +28,10 @@ var detectorCases = []detectorCase{
 	{"credit_card", "double separator 4111--1111-1111-1111", nil},
 	{"credit_card", "no digits here at all, just words", nil},
 	{"credit_card", `{"card":"5555555555554444"}`, []string{"5555555555554444"}},
+	{"credit_card", "dots 4477.7327.8523.3903, mixed 4111 1111-1111.1111", []string{"4477.7327.8523.3903", "4111 1111-1111.1111"}},
+	{"credit_card", "zero padded 00004452308039158821 and 000000004452308039158821", []string{"4452308039158821", "4452308039158821"}},
+	{"credit_card", "decimals 3.14159265358979 1234567812.345670 4452308039.158821", nil},
+	{"credit_card", "longer run 14452308039158821555", nil},
 	// us_ssn
 	{"us_ssn", "ssn 123-45-6789", []string{"123-45-6789"}},
 	{"us_ssn", "ssn 123 45 6789 end", []string{"123 45 6789"}},
@@ -46,6 +50,9 @@ var detectorCases = []detectorCase{
 	{"email", "key=dave_99@sub-domain.example.io;", []string{"dave_99@sub-domain.example.io"}},
 	{"email", "two: e1@x.io,e2@y.io", []string{"e1@x.io", "e2@y.io"}},
 	{"email", "numeric tld user@example.123", nil},
+	{"email", "idn zq.r12mail@bücher.de, jörg.x@example.com; zq@пример.рф", []string{"zq.r12mail@bücher.de", "jörg.x@example.com", "zq@пример.рф"}},
+	{"email", `quoted "zq r12quoted"@example.com and ""@example.com`, []string{`"zq r12quoted"@example.com`}},
+	{"email", "smart quotes “alice@example.com”", []string{"alice@example.com"}},
 	// iban
 	{"iban", "DE89370400440532013000", []string{"DE89370400440532013000"}},
 	{"iban", "pay to GB82 WEST 1234 5698 7654 32 today", []string{"GB82 WEST 1234 5698 7654 32"}},

@@ -98,15 +98,11 @@ func (s *Scanner) find(v string) []finding {
 		return nil
 	}
 	st := scanStats(v)
-	var all []finding
-	var buf [][2]int
-	for i, r := range s.rules {
-		if !r.f.mayMatch(v, st) {
-			continue
-		}
-		buf = r.f.appendAll(v, buf[:0])
-		for _, b := range buf {
-			all = append(all, finding{b[0], b[1], i})
+	all := s.findIn(v, st, nil, nil)
+	if st.flags&flagHigh != 0 {
+		if n, m, ok := normalize(v); ok {
+			ns := unsafe.String(unsafe.SliceData(n), len(n))
+			all = s.findIn(ns, scanStats(ns), m, all)
 		}
 	}
 	if len(all) < 2 {
@@ -133,6 +129,25 @@ func (s *Scanner) find(v string) []finding {
 	return out
 }
 
+// findIn appends the findings of every rule in v. m maps offsets of v to
+// those of the text v was folded from (normalize); nil: v is that text.
+func (s *Scanner) findIn(v string, st stats, m offsetMap, all []finding) []finding {
+	var buf [][2]int
+	for i, r := range s.rules {
+		if !r.f.mayMatch(v, st) {
+			continue
+		}
+		buf = r.f.appendAll(v, buf[:0])
+		for _, b := range buf {
+			if m != nil {
+				b = [2]int{m.orig(b[0]), m.orig(b[1])}
+			}
+			all = append(all, finding{b[0], b[1], i})
+		}
+	}
+	return all
+}
+
 // Mask rewrites v with every finding masked by its rule's method and returns
 // the number of masked findings. When nothing is found it returns v itself
 // and 0 without allocating. A finding masked by "null" makes the whole value
@@ -146,7 +161,7 @@ func (s *Scanner) Mask(v []byte) (out []byte, isNull bool, n int) {
 	out = make([]byte, 0, len(v)+16)
 	prev := 0
 	for _, f := range fs {
-		m, null := s.rules[f.rule].method.Apply(v[f.start:f.end])
+		m, null := s.rules[f.rule].method.Apply(folded(v[f.start:f.end]))
 		if null {
 			return nil, true, len(fs)
 		}
@@ -167,7 +182,7 @@ func (s *Scanner) MaskString(v string) (string, int) {
 	out := make([]byte, 0, len(v)+16)
 	prev := 0
 	for _, f := range fs {
-		m, null := s.rules[f.rule].method.Apply([]byte(v[f.start:f.end]))
+		m, null := s.rules[f.rule].method.Apply(folded([]byte(v[f.start:f.end])))
 		if null {
 			m = []byte(Redacted)
 		}

@@ -75,6 +75,16 @@ func (ss *session) decideAll(v *verdict) {
 	// local holds the effects of the statements decided so far: a later
 	// statement of the same string sees them.
 	var local []*sqlEffect
+	// approval is the first statement that needs an approval: the rest
+	// are decided too, so that a string an approval would not let run
+	// (another statement is denied outright) is not reported as
+	// requestable. The first denial wins, else the first approval.
+	var approval *model.Decision
+	defer func() {
+		if approval != nil && v.deny == nil {
+			v.deny = denial(*approval)
+		}
+	}()
 	for _, src := range v.src {
 		switch src.Statement.Tag {
 		case "EXECUTE", "FETCH", "MOVE":
@@ -95,6 +105,13 @@ func (ss *session) decideAll(v *verdict) {
 		v.masks = append(v.masks, ms)
 		v.masking = v.masking || ms != nil
 		v.decs = append(v.decs, dec)
+		if dec.Result == model.NeedsApproval && refuse == nil {
+			if approval == nil {
+				approval = &dec
+			}
+			local = append(local, effectOf(an, ms))
+			continue
+		}
 		if dec.Result != model.Allow {
 			v.deny = denial(dec)
 			if refuse != nil && refuse.err != nil {
@@ -268,6 +285,14 @@ func keepMaskedSources(orig, expanded []pgsql.Lineage, ms *maskSet) []pgsql.Line
 // read-only sessions stay read-only. COPY TO is checked after views are
 // expanded (checkCopyOut).
 func (ss *session) checkAllowed(an *pgsql.Analyzed, dec model.Decision, carried *maskSet) (*maskSet, model.Decision) {
+	if dec.ReadOnly && !ss.rec.ReadOnly {
+		// The second wall is set when the session opens: a grant that
+		// became read-only since (a write grant revoked, a writing role's
+		// review overdue) would run code the analysis cannot see (a
+		// granted function) in read-write transactions.
+		return nil, denyDecision("the agent's grant on this connection is read-only now, but this session was opened with write access and " +
+			"does not run in read-only transactions upstream; reconnect to open a read-only session")
+	}
 	if an.ReadWrite && (dec.ReadOnly || ss.rec.ReadOnly) {
 		return nil, denyDecision("a read-write transaction is not allowed: the session is read-only")
 	}

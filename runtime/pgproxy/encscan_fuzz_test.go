@@ -11,7 +11,8 @@ import (
 // encOIDs are the type OIDs encodedFinds treats apart, plus text, an
 // array type and record, which it frames by shape.
 var encOIDs = []uint32{oidBytea, oidInt8, oidInt2, oidInt4, oidJSON, oidXML, oidXMLs, oidJSONB, oidNumeric, oidXID8,
-	3904, 3906, 3926, 4451, 4532, 4536, 25, 1007, 2249}
+	3904, 3906, 3926, 4451, 4532, 4536, 25, 1007, 2249, oidMoney, oidMoneys, oidFloat8, 1022, oidTSVec, oidTSVecs,
+	16500} // 16500: an extension's type (hstore)
 
 // FuzzEncodedFinds feeds arbitrary values, as the upstream server (and the
 // data an agent stored) may send them, through the decoding detectors run

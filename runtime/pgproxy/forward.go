@@ -339,6 +339,16 @@ func (ss *session) onExecute(m *pgproto3.Execute) {
 		// upstream statement, which this DEALLOCATE would not drop.
 		o.deny = errorMsg("ERROR", "55000", `mandate: prepared statement "`+pt.stmt.deallocName+`" was closed and parsed again after this DEALLOCATE was parsed`,
 			"Parse the DEALLOCATE again.")
+	case pt.executed && pt.first != nil && !ss.firstRan(pt):
+		// A portal running a name keeps its first Execute's masking
+		// (below), which holds only if the server ran that Execute.
+		if pt.first.state.Load() == answerPending {
+			o.deny = errorMsg("ERROR", "55000", `mandate: portal "`+m.Portal+`" first ran in a batch the server has not answered yet`,
+				"Read the results of the earlier batch before executing the portal again.")
+			break
+		}
+		// The server skipped or failed it: this one is the first.
+		pt.executed = false
 	}
 	if o.deny != nil {
 		o.portal = nil
@@ -377,10 +387,33 @@ func (ss *session) onExecute(m *pgproto3.Execute) {
 		ss.fe.Send(&pgproto3.Describe{ObjectType: 'P', Name: pt.upName})
 		pt.described = true
 	}
+	if !pt.executed && v.names {
+		pt.first = &answer{batch: ss.batch}
+		o.creates = pt.first
+	}
 	pt.executed = true
 	ss.copyOp(o, v.stmts)
 	ss.push(o)
 	ss.fe.Send(&pgproto3.Execute{Portal: pt.upName, MaxRows: m.MaxRows})
+}
+
+// firstRan reports whether the server ran pt's first Execute, waiting for
+// its answer when the Execute was sent in an earlier batch (one of the
+// same batch runs before this one or makes the server skip both). An
+// answer that does not come in time reports false, with pt.first still
+// pending.
+func (ss *session) firstRan(pt *portal) bool {
+	a := pt.first
+	if a.state.Load() == answerPending && a.batch != ss.batch {
+		ss.awaitAnswer(a)
+	}
+	switch a.state.Load() {
+	case answerFailed:
+		return false
+	case answerPending:
+		return a.batch == ss.batch
+	}
+	return true
 }
 
 func (ss *session) onClose(m *pgproto3.Close) {

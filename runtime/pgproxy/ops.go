@@ -31,7 +31,8 @@ type op struct {
 	// and Execute (the relay reads it).
 	portal *portal
 	// creates is the answer of the named statement (Parse) or portal
-	// (Bind) this op creates: the relay sets it from the server's reply.
+	// (Bind) this op creates, or of a portal's first Execute: the relay
+	// sets it from the server's reply.
 	creates *answer
 	// rename maps quoted upstream names to the client's in the server's
 	// error messages (strings.NewReplacer pairs).
@@ -76,10 +77,14 @@ type portal struct {
 	// executed is set once an Execute of it went upstream; firstOutputs
 	// and firstMasks are that Execute's lineage and masking (client
 	// loop). A portal that runs FETCH or EXECUTE returns, past its first
-	// Execute, rows that Execute stored.
+	// Execute, rows that Execute stored. first is that Execute's answer
+	// (the relay sets it): one the server skipped (an earlier error of
+	// its batch) ran nothing, stored nothing and described nothing, and
+	// the portal survives it inside a savepoint's transaction.
 	executed     bool
 	firstOutputs []pgsql.Lineage
 	firstMasks   *maskSet
+	first        *answer
 	link         link[portal]
 
 	cols    []colInfo // relay: the portal's RowDescription

@@ -251,6 +251,9 @@ func (ss *session) finishRun(o *op, tag string) {
 		o.cur++
 	case 'E':
 		ss.pop()
+		if o.creates != nil {
+			ss.setAnswer(o.creates, answerOK)
+		}
 		for _, r := range o.runs {
 			ss.complete(o, r, tag, "")
 		}

@@ -155,7 +155,7 @@ func TestViewFromCatalog(t *testing.T) {
 	}
 	u := schema + ".users."
 	want := &View{Columns: []string{"uid", "shout", "id", "email"},
-		Outputs: []Lineage{dir(u + "id"), src(u + "email"), dir(u + "id"), dir(u + "email")},
+		Outputs:   []Lineage{dir(u + "id"), src(u + "email"), dir(u + "id"), dir(u + "email")},
 		Reads:     Lineage{Sources: []string{u + "email", u + "id"}},
 		Relations: []string{schema + ".users"}}
 	if diff := cmp.Diff(want, v, cmpopts.EquateEmpty()); diff != "" {

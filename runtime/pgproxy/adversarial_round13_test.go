@@ -3,7 +3,6 @@ package pgproxy
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -249,63 +248,6 @@ func hintOf(err error) string {
 	return ""
 }
 
-// exchangeN is exchange with the number of ReadyForQuery each batch owes
-// given (a Query the server skips after an extended-protocol error owes
-// none), and ParameterDescription and EmptyQueryResponse shown.
-func exchangeN(t testing.TB, c *pgconn.PgConn, owed []int, batches ...[]pgproto3.FrontendMessage) []string {
-	t.Helper()
-	var got []string
-	fe := c.Frontend()
-	for i, b := range batches {
-		for _, m := range b {
-			fe.Send(m)
-		}
-		if err := fe.Flush(); err != nil {
-			t.Fatalf("sending: %v", err)
-		}
-		_ = c.Conn().SetReadDeadline(time.Now().Add(30 * time.Second))
-		for want := owed[i]; want > 0; {
-			msg, err := fe.Receive()
-			if err != nil {
-				t.Fatalf("receiving after %q: %v", got, err)
-			}
-			switch m := msg.(type) {
-			case *pgproto3.ParseComplete:
-				got = append(got, "parsed")
-			case *pgproto3.BindComplete:
-				got = append(got, "bound")
-			case *pgproto3.CloseComplete:
-				got = append(got, "closed")
-			case *pgproto3.PortalSuspended:
-				got = append(got, "suspended")
-			case *pgproto3.NoData:
-				got = append(got, "no data")
-			case *pgproto3.ParameterDescription:
-				got = append(got, fmt.Sprintf("params %d", len(m.ParameterOIDs)))
-			case *pgproto3.RowDescription:
-				got = append(got, fmt.Sprintf("columns %d", len(m.Fields)))
-			case *pgproto3.DataRow:
-				var vals []string
-				for _, v := range m.Values {
-					vals = append(vals, string(v))
-				}
-				got = append(got, "row "+strings.Join(vals, ","))
-			case *pgproto3.CommandComplete:
-				got = append(got, "complete "+string(m.CommandTag))
-			case *pgproto3.EmptyQueryResponse:
-				got = append(got, "empty")
-			case *pgproto3.ErrorResponse:
-				got = append(got, "error "+m.Code)
-			case *pgproto3.ReadyForQuery:
-				got = append(got, "ready "+string(m.TxStatus))
-				want--
-			}
-		}
-	}
-	_ = c.Conn().SetReadDeadline(time.Time{})
-	return got
-}
-
 func describeMsg(kind byte, name string) *pgproto3.Describe {
 	return &pgproto3.Describe{ObjectType: kind, Name: name}
 }
@@ -348,7 +290,7 @@ func TestAdversarialRound13SkippedFirstExecute(t *testing.T) {
 				if skipped {
 					failing = append(failing, execute("p1", 0))
 				}
-				got := exchangeN(t, pgconnTo(t, dsn), []int{1, 1, 1, 1, 1, 1, 2, 1, 1},
+				got := exchangeOwed(t, pgconnTo(t, dsn), []int{1, 1, 1, 1, 1, 1, 2, 1, 1},
 					msgs(query("BEGIN")),
 					v.setup,
 					msgs(parse("s1", v.run), bind("p1", "s1"), describeMsg('P', "p1"), syncMsg),

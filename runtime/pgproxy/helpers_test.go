@@ -370,22 +370,34 @@ func containsAll(s string, subs ...string) bool {
 // returns one line per backend message that a client sees.
 func exchange(t testing.TB, c *pgconn.PgConn, batches ...[]pgproto3.FrontendMessage) []string {
 	t.Helper()
-	fe := c.Frontend()
-	var got []string
-	for _, b := range batches {
-		want := 0
+	owed := make([]int, len(batches))
+	for i, b := range batches {
 		for _, m := range b {
 			switch m.(type) {
 			case *pgproto3.Sync, *pgproto3.Query:
-				want++
+				owed[i]++
 			}
+		}
+	}
+	return exchangeOwed(t, c, owed, batches...)
+}
+
+// exchangeOwed is exchange with the number of ReadyForQuery each batch
+// owes given: a Query the server skips after an extended-protocol error
+// owes none.
+func exchangeOwed(t testing.TB, c *pgconn.PgConn, owed []int, batches ...[]pgproto3.FrontendMessage) []string {
+	t.Helper()
+	fe := c.Frontend()
+	var got []string
+	for i, b := range batches {
+		for _, m := range b {
 			fe.Send(m)
 		}
 		if err := fe.Flush(); err != nil {
 			t.Fatalf("sending: %v", err)
 		}
 		_ = c.Conn().SetReadDeadline(time.Now().Add(30 * time.Second))
-		for want > 0 {
+		for want := owed[i]; want > 0; {
 			msg, err := fe.Receive()
 			if err != nil {
 				t.Fatalf("receiving after %q: %v", got, err)

@@ -13,8 +13,9 @@ import (
 	"github.com/mandatehq/mandate/runtime/pgsql"
 )
 
-// catalogQuery lists a relation's columns, schema-qualified.
-const catalogQuery = `SELECT n.nspname, c.relname, a.attnum, a.attname, c.relkind::text
+// catalogQuery lists a relation's columns, schema-qualified, and which
+// are stored generated columns.
+const catalogQuery = `SELECT n.nspname, c.relname, a.attnum, a.attname, c.relkind::text, a.attgenerated::text
 FROM pg_catalog.pg_attribute a
 JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -22,11 +23,14 @@ WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped`
 
 // relationQuery returns, for a relation named by schema and name (exactly,
 // as lineage writes them), its kind, its definition when it is a view or
-// materialized view, and one row per column (none: a NULL name).
-const relationQuery = `SELECT c.relkind::text, CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) END, a.attname
+// materialized view, and one row per column (none: a NULL name) with the
+// expression of a stored generated column.
+const relationQuery = `SELECT c.relkind::text, CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) END, a.attname,
+  CASE WHEN a.attgenerated = 's' THEN pg_catalog.pg_get_expr(d.adbin, d.adrelid) END
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 WHERE n.nspname = $1 AND c.relname = $2
 ORDER BY a.attnum`
 
@@ -95,6 +99,10 @@ type namedRel struct {
 	name string      // schema.table unquoted, as catalog.column names relations
 	cols []string    // column names in order, dropped columns left out
 	view *pgsql.View // lineage of a view or materialized view; nil otherwise
+	// generated is the lineage of the columns of a relation that is no
+	// view but has stored generated columns (pgsql.GeneratedColumns);
+	// nil otherwise.
+	generated *pgsql.View
 	// family are the other relations of its inheritance tree (parents,
 	// partitions, children), in lineage form; their rows are its rows or
 	// the other way round.
@@ -111,14 +119,31 @@ type relKey struct {
 }
 
 // viewDepsQuery lists the columns a view's (or materialized view's)
-// rewrite rule depends on, with the kind of their relation.
-const viewDepsQuery = `SELECT DISTINCT d.refobjid::int8, n.nspname || '.' || c.relname || '.' || a.attname, c.relkind::text
-FROM pg_catalog.pg_rewrite r
-JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
+// rewrite rule depends on, with the kind of their relation, and the
+// columns the stored generated columns among them are computed from.
+const viewDepsQuery = `WITH cols AS (SELECT DISTINCT d.refobjid, d.refobjsubid
+  FROM pg_catalog.pg_rewrite r
+  JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
+  WHERE r.ev_class = $1 AND d.refobjsubid > 0 AND d.refobjid <> $1),
+gen AS (SELECT g.refobjid, g.refobjsubid FROM cols
+  JOIN pg_catalog.pg_attribute ga ON ga.attrelid = cols.refobjid AND ga.attnum = cols.refobjsubid AND ga.attgenerated = 's'
+  JOIN pg_catalog.pg_depend g ON g.classid = 'pg_catalog.pg_class'::regclass AND g.objid = cols.refobjid AND g.objsubid = cols.refobjsubid
+    AND g.refclassid = 'pg_catalog.pg_class'::regclass AND g.refobjsubid > 0)
+SELECT DISTINCT x.refobjid::int8, n.nspname || '.' || c.relname || '.' || a.attname, c.relkind::text
+FROM (SELECT * FROM cols UNION SELECT * FROM gen) x
+JOIN pg_catalog.pg_class c ON c.oid = x.refobjid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_catalog.pg_attribute a ON a.attrelid = x.refobjid AND a.attnum = x.refobjsubid`
+
+// generatedDepsQuery lists, for each stored generated column of a
+// relation, the columns its expression reads.
+const generatedDepsQuery = `SELECT d.objsubid, n.nspname || '.' || c.relname || '.' || a.attname
+FROM pg_catalog.pg_depend d
 JOIN pg_catalog.pg_class c ON c.oid = d.refobjid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
-WHERE r.ev_class = $1 AND d.refobjsubid > 0 AND d.refobjid <> $1`
+WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = $1 AND d.objsubid > 0
+  AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjsubid > 0`
 
 // maxViewDepth bounds how deep views over views are followed.
 const maxViewDepth = 8
@@ -129,7 +154,10 @@ type relInfo struct {
 	// values of other columns, listed (transitively) in deps.
 	view bool
 	deps []string
-	at   time.Time
+	// generated lists, for each stored generated column, the columns
+	// its value is computed from (never nil for such a column).
+	generated map[uint16][]string
+	at        time.Time
 }
 
 func newCatalog(s *Server) *catalog {
@@ -191,18 +219,27 @@ func (c *catalog) column(conn *model.Connection, oid uint32, attnum uint16) (str
 	if !ok {
 		return "", nil, fmt.Errorf("resolving column %d of relation %d: not in the catalog", attnum, oid)
 	}
+	if deps, ok := ri.generated[attnum]; ok {
+		// A stored generated column: a value computed from other
+		// columns, as a view's column is.
+		return name, deps, nil
+	}
 	return name, ri.deps, nil
 }
 
 // view returns the lineage of the view named table ("schema.table", as
-// lineage writes it), nil when the relation is not a view (or does not
+// lineage writes it), or of the columns of a relation with stored
+// generated columns; nil when the relation is neither (or does not
 // exist).
 func (c *catalog) view(conn *model.Connection, table string) (*pgsql.View, error) {
 	r, err := c.relation(conn, table)
 	if err != nil {
 		return nil, err
 	}
-	return r.view, nil
+	if r.view != nil {
+		return r.view, nil
+	}
+	return r.generated, nil
 }
 
 // relation looks up the relation named table ("schema.table", as lineage
@@ -230,10 +267,17 @@ func (c *catalog) relation(conn *model.Connection, table string) (*namedRel, err
 		return nil, fmt.Errorf("looking up relation %s on %s: %w", table, conn.Name, res.Err)
 	}
 	r = &namedRel{name: schema + "." + name, at: time.Now()}
+	var generated map[string]string
 	for _, row := range res.Rows {
 		r.kind = string(row[0])
 		if row[2] != nil {
 			r.cols = append(r.cols, string(row[2]))
+		}
+		if row[2] != nil && row[3] != nil {
+			if generated == nil {
+				generated = map[string]string{}
+			}
+			generated[string(row[2])] = string(row[3])
 		}
 	}
 	if r.kind != "" {
@@ -252,6 +296,11 @@ func (c *catalog) relation(conn *model.Connection, table string) (*namedRel, err
 		}
 		if r.view, err = pgsql.ViewFromDefinition(r.cols, string(res.Rows[0][1]), pgsql.Options{SearchPath: []string{PinnedSearchPath}}); err != nil {
 			return nil, fmt.Errorf("analyzing view %s: %w", table, err)
+		}
+	} else if generated != nil {
+		rel := pgsql.RelationSource(schema, name)
+		if r.generated, err = pgsql.GeneratedColumns(rel, r.cols, generated, pgsql.Options{SearchPath: []string{PinnedSearchPath}}); err != nil {
+			return nil, fmt.Errorf("analyzing the generated columns of %s: %w", table, err)
 		}
 	}
 	c.cacheMu.Lock()
@@ -324,6 +373,25 @@ func (c *catalog) lookup(conn *model.Connection, oid uint32) (*relInfo, error) {
 		}
 		ri.cols[uint16(n)] = string(row[0]) + "." + string(row[1]) + "." + string(row[3])
 		ri.view = string(row[4]) == "v" || string(row[4]) == "m"
+		if string(row[5]) == "s" {
+			if ri.generated == nil {
+				ri.generated = map[uint16][]string{}
+			}
+			ri.generated[uint16(n)] = []string{}
+		}
+	}
+	if ri.generated != nil {
+		gen := pc.ExecParams(ctx, generatedDepsQuery, [][]byte{[]byte(strconv.FormatUint(uint64(oid), 10))}, []uint32{26}, nil, nil).Read()
+		if gen.Err != nil {
+			c.drop(ctx, conn.Name)
+			return nil, fmt.Errorf("resolving the generated columns of relation %d on %s: %w", oid, conn.Name, gen.Err)
+		}
+		for _, row := range gen.Rows {
+			n, err := strconv.ParseUint(string(row[0]), 10, 16)
+			if deps, ok := ri.generated[uint16(n)]; err == nil && ok {
+				ri.generated[uint16(n)] = append(deps, string(row[1]))
+			}
+		}
 	}
 	if ri.view {
 		deps, err := viewDeps(ctx, pc, oid, 0)

@@ -22,6 +22,44 @@ type View struct {
 	// follows them into views of views for Analyzed.ViewCode.
 	Code      []string
 	Relations []string
+	// Table is set for a table (not a view) that has generated columns,
+	// built by GeneratedColumns: its plain columns are themselves, its
+	// generated columns carry the lineage of their expressions, and
+	// expansion stops there (they read the same row).
+	Table bool
+}
+
+// GeneratedColumns returns the lineage of the columns of table (as
+// lineage writes it) when some of them are generated: generated maps such
+// a column to its expression as the catalog prints it (pg_get_expr). A
+// stored generated column holds a value computed from the other columns of
+// its row, so reading it reads them. An expression calling a function
+// outside the safe set has unknown lineage: the function ran when the row
+// was written and may have stored anything. opts must resolve names as
+// the session that printed the expressions did.
+func GeneratedColumns(table string, columns []string, generated map[string]string, opts Options) (*View, error) {
+	v := &View{Columns: columns, Outputs: make([]Lineage, len(columns)), Table: true}
+	for i, c := range columns {
+		expr, ok := generated[c]
+		if !ok {
+			v.Outputs[i] = Lineage{Sources: []string{ColumnSource(table, c)}, Direct: true}
+			continue
+		}
+		res, err := Analyze("SELECT "+expr+" FROM "+table, opts)
+		if err != nil {
+			return nil, fmt.Errorf("analyzing generated column %s of %s: %w", c, table, err)
+		}
+		if len(res) != 1 || res[0].Statement.Tag != "SELECT" || len(res[0].Outputs) != 1 {
+			return nil, fmt.Errorf("analyzing generated column %s of %s: not a single expression", c, table)
+		}
+		out := res[0].Outputs[0]
+		out.Direct = false // a computed value, never the column's own
+		if res[0].Statement.Forbidden != "" || len(res[0].Statement.Functions) > 0 {
+			out.Unknown = true
+		}
+		v.Outputs[i] = out
+	}
+	return v, nil
 }
 
 // ViewFromDefinition analyzes a view's defining query. opts must resolve
@@ -78,7 +116,10 @@ func (a *Analyzed) ExpandViews(resolve func(table string) *View) *Analyzed {
 	// computes what it reads.
 	reads := Lineage{Sources: append([]string(nil), a.Reads.Sources...), Unknown: a.Reads.Unknown}
 	for _, x := range a.Statement.Accesses {
-		if x.Table != "" && resolve(x.Table) != nil {
+		if x.Table == "" {
+			continue
+		}
+		if v := resolve(x.Table); v != nil && !v.Table {
 			reads.Sources = append(reads.Sources, x.Table+".*")
 		}
 	}
@@ -152,11 +193,17 @@ func expandLineage(l Lineage, resolve func(string) *View, depth int) Lineage {
 			sub = union(v.Outputs)
 		} else if i := indexOf(v.Columns, col); i >= 0 && i < len(v.Outputs) {
 			sub = v.Outputs[i]
+		} else if v.Table {
+			// A system column, or a name the proxy checks as field
+			// notation (checkFieldNotation): the table's own.
+			sub = Lineage{Sources: []string{s}, Direct: true}
 		} else {
 			sub = union(v.Outputs)
 			sub.Unknown = true
 		}
-		sub = expandLineage(sub, resolve, depth+1)
+		if !v.Table {
+			sub = expandLineage(sub, resolve, depth+1)
+		}
 		direct = direct && sub.Direct
 		acc.addLineage(sub)
 	}
@@ -186,6 +233,17 @@ func expandReads(l Lineage, resolve func(string) *View, depth int) Lineage {
 		if depth >= maxViewDepth {
 			acc.add(s)
 			acc.unknown = true
+			continue
+		}
+		if v.Table {
+			// A table's column reads itself; a generated one also what
+			// its expression read.
+			acc.add(s)
+			if _, col := splitColumn(s); col == "*" {
+				acc.addLineage(union(v.Outputs))
+			} else if i := indexOf(v.Columns, col); i >= 0 && i < len(v.Outputs) {
+				acc.addLineage(v.Outputs[i])
+			}
 			continue
 		}
 		acc.addLineage(expandReads(union(append([]Lineage{v.Reads}, v.Outputs...)), resolve, depth+1))

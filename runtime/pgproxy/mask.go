@@ -316,17 +316,47 @@ func (ss *session) portalPlan(pt *portal, r *stmtRun) *rowPlan {
 	return pt.plan
 }
 
-// masksFor is the masking in force for an error or notice: the op's, or
-// for messages outside any op the session's latest.
+// masksFor is the masking in force for a row description, an error, a
+// notice or a setting report: the op's (its first masked run's), or for
+// messages outside any op, and ops without masking, the session's latest.
+//
+// It and opFacts look at an op's runs once, not for each of its results:
+// a query string of 100,000 statements has as many row descriptions, and
+// a walk of them all for each was quadratic. The runs of a queued op do
+// not change. Relay goroutine only.
 func (ss *session) masksFor(o *op) *maskSet {
-	if o != nil {
+	if o == nil {
+		return ss.lastMasks
+	}
+	if !o.looked {
+		o.looked = true
+		o.walks++
 		for _, r := range o.runs {
 			if r.masks != nil {
-				return r.masks
+				o.masks = r.masks
+				break
 			}
 		}
 	}
+	if o.masks != nil {
+		return o.masks
+	}
 	return ss.lastMasks
+}
+
+// opFacts reports whether o's statements call code the analysis cannot
+// see (callsFunctions) and whether they read what ms masks (readsMasked),
+// looked up once per op and masking.
+func (ss *session) opFacts(o *op, ms *maskSet) (calls, reads bool) {
+	if o == nil {
+		return callsFunctions(o), readsMasked(o, ms)
+	}
+	if !o.factsDone || o.factsMasks != ms {
+		o.walks++
+		o.factsDone, o.factsMasks = true, ms
+		o.calls, o.reads = callsFunctions(o), readsMasked(o, ms)
+	}
+	return o.calls, o.reads
 }
 
 func (ss *session) maskError(o *op, m *pgproto3.ErrorResponse) *pgproto3.ErrorResponse {
@@ -343,7 +373,8 @@ func (ss *session) maskError(o *op, m *pgproto3.ErrorResponse) *pgproto3.ErrorRe
 		return m
 	}
 	e := *m
-	maskFields(ms, e.Code, callsFunctions(o) || (holds || readsMasked(o, ms)) && !dataFree(e.Code), &e.Message, &e.Detail, &e.Hint, &e.Where,
+	calls, reads := ss.opFacts(o, ms)
+	maskFields(ms, e.Code, calls || (holds || reads) && !dataFree(e.Code), &e.Message, &e.Detail, &e.Hint, &e.Where,
 		objectFields(&e), &e.InternalQuery)
 	return &e
 }
@@ -427,7 +458,8 @@ func (ss *session) maskNotice(o *op, m *pgproto3.NoticeResponse) *pgproto3.Notic
 		return m
 	}
 	e := *m
-	maskFields(ms, e.Code, callsFunctions(o) || readsMasked(o, ms) && !dataFree(e.Code), &e.Message, &e.Detail, &e.Hint, &e.Where,
+	calls, reads := ss.opFacts(o, ms)
+	maskFields(ms, e.Code, calls || reads && !dataFree(e.Code), &e.Message, &e.Detail, &e.Hint, &e.Where,
 		objectFields((*pgproto3.ErrorResponse)(&e)), &e.InternalQuery)
 	return &e
 }

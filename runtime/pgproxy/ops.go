@@ -41,6 +41,15 @@ type op struct {
 	// names is the masking of the statement a Describe describes: the
 	// detectors mask its column names (maskFieldNames).
 	names *maskSet
+
+	// What the relay looked up in runs, once (masksFor, opFacts): the
+	// first masked run's masking, and whether the runs call code the
+	// analysis cannot see or read what factsMasks masks. walks counts the
+	// lookups.
+	looked, factsDone bool
+	masks, factsMasks *maskSet
+	calls, reads      bool
+	walks             int
 }
 
 // stmtRun is one statement execution being recorded.

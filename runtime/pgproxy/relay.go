@@ -195,7 +195,7 @@ func (ss *session) handleUpstream(msg pgproto3.BackendMessage) (pgproto3.Backend
 		// text: hidden as an error's message would be, then scanned.
 		if ms := ss.masksFor(o); ms != nil {
 			v := m.Value
-			if ms.hasColumns && (callsFunctions(o) || readsMasked(o, ms)) {
+			if calls, reads := ss.opFacts(o, ms); ms.hasColumns && (calls || reads) {
 				v = hiddenValue
 			}
 			if !ms.scanner.Empty() {

@@ -150,9 +150,13 @@ func (s *Server) Close() error {
 		}
 		s.mu.Unlock()
 		s.cancel()
+		// All at once: a session whose client stopped reading takes up to
+		// its write deadline (a second) to end.
+		var ending sync.WaitGroup
 		for _, ss := range sessions {
-			ss.shutdown("gateway shutting down")
+			ending.Go(func() { ss.shutdown("gateway shutting down") })
 		}
+		ending.Wait()
 		// Connections still in startup: closing them unblocks their reads.
 		s.mu.Lock()
 		for c := range s.conns {

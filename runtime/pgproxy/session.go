@@ -257,8 +257,11 @@ func (ss *session) shutdown(reason string) {
 func (ss *session) terminate(reason string, e *pgproto3.ErrorResponse) {
 	ss.setReason(reason)
 	ss.closing.Store(true)
-	ss.cwMu.Lock()
+	// The deadline comes before the lock: a relay blocked writing a result
+	// to a client that does not read holds cwMu, and only the deadline
+	// ends that write.
 	_ = ss.client.SetWriteDeadline(time.Now().Add(time.Second))
+	ss.cwMu.Lock()
 	ss.be.Send(e)
 	_ = ss.be.Flush()
 	ss.cwMu.Unlock()

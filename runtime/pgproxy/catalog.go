@@ -62,6 +62,7 @@ type catalog struct {
 	cacheMu sync.RWMutex
 	rels    map[relKey]*relInfo
 	named   map[namedKey]*namedRel
+	keyed   map[namedKey]*relKeys // constraints (oracle.go)
 	shadows map[string]*shadowSet // by connection name
 }
 
@@ -162,7 +163,7 @@ type relInfo struct {
 
 func newCatalog(s *Server) *catalog {
 	return &catalog{srv: s, conns: map[string]*pgconn.PgConn{}, rels: map[relKey]*relInfo{}, named: map[namedKey]*namedRel{},
-		shadows: map[string]*shadowSet{}}
+		keyed: map[namedKey]*relKeys{}, shadows: map[string]*shadowSet{}}
 }
 
 // shadowing returns the user-defined functions and operators of the pinned

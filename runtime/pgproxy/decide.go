@@ -341,6 +341,11 @@ func (ss *session) checkAllowed(an *pgsql.Analyzed, dec model.Decision, carried 
 		if reason := ss.checkDDL(an, ms); reason != "" {
 			return nil, denyDecision(reason)
 		}
+		// A stored value compared with the masked column's values says
+		// whether a guess is stored (oracle.go).
+		if reason := ss.checkWriteOracles(an, ms); reason != "" {
+			return nil, denyDecision(reason)
+		}
 	}
 	return ms, dec
 }

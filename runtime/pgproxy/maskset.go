@@ -166,6 +166,28 @@ func (ms *maskSet) maskedFilter(filters []string) (col, rule string) {
 	return "", ""
 }
 
+// unfilterable returns the column of a rule that masks src without
+// allowing filters on it (matched without regard to case, as results
+// are masked), or "". A schema.table.* source counts for every rule on
+// the table.
+func (ms *maskSet) unfilterable(src string) string {
+	name := strings.ToLower(src)
+	tbl, all := strings.CutSuffix(name, ".*")
+	for _, r := range ms.rules {
+		if r.allowFilter {
+			continue
+		}
+		if all {
+			if i := strings.LastIndexByte(r.pattern, '.'); i >= 0 && matches(r.pattern[:i], tbl) {
+				return r.column
+			}
+		} else if matches(r.pattern, name) {
+			return r.column
+		}
+	}
+	return ""
+}
+
 func matches(pattern, name string) bool {
 	ok, _ := path.Match(pattern, name)
 	return ok

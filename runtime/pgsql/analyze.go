@@ -71,6 +71,17 @@ type Analyzed struct {
 	// proxy denies a statement whose Writes hold a masked column (or are
 	// Unknown) when masking applies.
 	Writes Lineage
+	// Assigns are the columns whose stored values the statement's writes
+	// set, at any depth, as schema.table.column of the relation written
+	// (a view when the statement names one): the columns of an INSERT,
+	// MERGE INSERT or COPY FROM column list (schema.table.* without one),
+	// the targets of UPDATE, MERGE UPDATE and ON CONFLICT DO UPDATE SET. A
+	// value written into a column a unique, primary key or exclusion
+	// constraint covers, or a foreign key checks, makes the server compare
+	// it with stored values: the proxy checks them against the masking
+	// rules (the statement's error or row count would say whether a
+	// masked value exists).
+	Assigns []string
 	// FilterUnknown is set when a filter (see FilterColumns) reads
 	// something whose origin is unknown: an unresolvable reference, or a
 	// view column whose lineage is unknown (after ExpandViews). What it
@@ -243,6 +254,7 @@ func (a *Analyzed) ResolveExecute(prepared *Analyzed) *Analyzed {
 	in := prepared.Statement
 	r.Writes = union([]Lineage{prepared.Writes, a.Writes})
 	r.Reads = union([]Lineage{prepared.Reads, a.Reads})
+	r.Assigns = mergeStrings(prepared.Assigns, a.Assigns)
 	inner := prepared
 	if prepared.Prepared != nil {
 		inner = prepared.Prepared
@@ -250,6 +262,7 @@ func (a *Analyzed) ResolveExecute(prepared *Analyzed) *Analyzed {
 		r.Outputs = prepared.Prepared.Outputs
 		r.Writes = union([]Lineage{prepared.Prepared.Writes, a.Writes})
 		r.Reads = union([]Lineage{prepared.Prepared.Reads, a.Reads})
+		r.Assigns = mergeStrings(prepared.Prepared.Assigns, a.Assigns)
 		r.FilterUnknown = prepared.Prepared.FilterUnknown || a.FilterUnknown
 	}
 	r.Builtins = mergeStrings(inner.Builtins, a.Builtins)

@@ -26,6 +26,9 @@ type analyzer struct {
 	looseClass string
 	// writes accumulates what flows into stored data.
 	writes linAcc
+	// assigns are the target columns the statement's writes set
+	// (Analyzed.Assigns).
+	assigns map[string]bool
 	// literal is set when the analysis read a literal's value.
 	literal bool
 	// filterUnknown is set when a filter reads something whose origin is
@@ -48,6 +51,7 @@ func newAnalyzer(opts Options) *analyzer {
 		functions: map[string]bool{},
 		filters:   map[string]bool{},
 		reads:     map[string]bool{},
+		assigns:   map[string]bool{},
 		builtins:  map[string]bool{},
 		operators: map[string]bool{},
 	}

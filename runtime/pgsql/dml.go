@@ -18,6 +18,7 @@ func (a *analyzer) insertStmt(s *pg_query.InsertStmt, outer *scope, filter bool)
 	a.access("insert", target.table)
 	if s.SelectStmt != nil {
 		a.stored(a.query(s.SelectStmt, sc, false))
+		a.assignTo(target.table, s.Cols, len(s.Cols) == 0)
 	}
 	a.assignments(s.Cols, sc)
 	ts := sc.child()
@@ -30,6 +31,7 @@ func (a *analyzer) insertStmt(s *pg_query.InsertStmt, outer *scope, filter bool)
 			excluded := &item{name: "excluded", rel: openRelation(Lineage{}), aliased: true}
 			cs.items = []*item{target, excluded}
 			a.assignments(oc.TargetList, cs)
+			a.assignTo(target.table, oc.TargetList, false)
 			a.expr(oc.WhereClause, cs, true, &discard)
 		}
 		if oc.Infer != nil {
@@ -79,6 +81,7 @@ func (a *analyzer) modify(class string, m modifyParts, outer *scope, filter bool
 	}
 	if m.set != nil {
 		a.assignments(m.set, sc)
+		a.assignTo(target.table, m.set, false)
 	}
 	var discard linAcc
 	a.expr(m.where, sc, true, &discard)
@@ -109,9 +112,11 @@ func (a *analyzer) mergeStmt(s *pg_query.MergeStmt, outer *scope, filter bool) (
 		switch wc.CommandType {
 		case pg_query.CmdType_CMD_INSERT:
 			a.access("insert", target.table)
+			a.assignTo(target.table, wc.TargetList, len(wc.TargetList) == 0 && len(wc.Values) > 0)
 			writes = true
 		case pg_query.CmdType_CMD_UPDATE:
 			a.access("update", target.table)
+			a.assignTo(target.table, wc.TargetList, false)
 			writes = true
 		case pg_query.CmdType_CMD_DELETE:
 			a.access("delete", target.table)
@@ -137,6 +142,26 @@ func (a *analyzer) mergeStmt(s *pg_query.MergeStmt, outer *scope, filter bool) (
 		a.access("select", target.table)
 	}
 	return names, outs
+}
+
+// assignTo records the columns a write sets in table (Analyzed.Assigns):
+// the names of targets (SET or INSERT column list entries), or every
+// column (table.*) when all is set or a target has no name.
+func (a *analyzer) assignTo(table string, targets []*pg_query.Node, all bool) {
+	if table == "" {
+		return
+	}
+	for _, n := range targets {
+		rt := n.GetResTarget()
+		if rt == nil || rt.Name == "" {
+			all = true
+			break
+		}
+		a.assigns[ColumnSource(table, rt.Name)] = true
+	}
+	if all {
+		a.assigns[table+".*"] = true
+	}
 }
 
 // assignments walks SET lists and INSERT column lists: the assigned values

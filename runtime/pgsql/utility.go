@@ -23,6 +23,13 @@ func (a *analyzer) copyStmt(c *pg_query.CopyStmt, an *Analyzed) {
 		}
 		target := a.rangeVar(c.Relation, &scope{}, "")
 		a.access("copy_in", target.table)
+		if cols := stringList(c.Attlist); len(cols) > 0 && target.table != "" {
+			for _, col := range cols {
+				a.assigns[ColumnSource(target.table, col)] = true
+			}
+		} else if target.table != "" {
+			a.assigns[target.table+".*"] = true
+		}
 		sc := &scope{items: []*item{target}}
 		var discard linAcc
 		a.expr(c.WhereClause, sc, true, &discard)

@@ -142,6 +142,16 @@ func (is *issuer) verify(ctx context.Context, raw string) (*Claims, error) {
 	if err != nil {
 		return nil, err
 	}
+	// go-oidc checked iss and aud as encoding/json decodes them into a
+	// struct, matching member names case-insensitively ("ISS", "iſs"); the
+	// claims used from here on are the exact names. Check them again, so a
+	// token signed by this issuer never names another issuer or audience.
+	if c.Issuer != is.cfg.URL {
+		return nil, fmt.Errorf("token claims issuer %q but is signed by issuer %q", c.Issuer, is.cfg.URL)
+	}
+	if !contains(c.Audience, is.cfg.Audience) {
+		return nil, fmt.Errorf("token audience %q lacks %q", c.Audience, is.cfg.Audience)
+	}
 	if err := checkTimes(c, is.now()); err != nil {
 		return nil, err
 	}

@@ -96,10 +96,10 @@ func (ss *session) authenticate(ctx context.Context, a *admitted) error {
 		err = errors.New("token does not prove this agent")
 	}
 	if err != nil {
-		reason, claimed := withoutToken(err.Error(), pw.Password), claimedName(agent)
-		srv.cfg.Logger.Info("postgres authentication failed", "agent", claimed, "connection", conn, "remote", a.conn.RemoteAddr().String(), "err", reason)
+		reason, claimed, claimedConn := withoutToken(err.Error(), pw.Password), claimedName(agent), claimedConnection(conn)
+		srv.cfg.Logger.Info("postgres authentication failed", "agent", claimed, "connection", claimedConn, "remote", a.conn.RemoteAddr().String(), "err", reason)
 		if ar, ok := srv.cfg.Recorder.(authFailureRecorder); ok {
-			ar.AuthFailed(ctx, AuthFailure{Agent: claimed, Connection: conn, RemoteAddr: a.conn.RemoteAddr().String(), Reason: reason})
+			ar.AuthFailed(ctx, AuthFailure{Agent: claimed, Connection: claimedConn, RemoteAddr: a.conn.RemoteAddr().String(), Reason: reason})
 		}
 		return ss.refuse(fatal(CodeInvalidPassword, fmt.Sprintf("password authentication failed for user %q", agent)))
 	}
@@ -154,16 +154,32 @@ func withoutToken(reason, token string) string {
 // '-', at most 128 characters; never a dot), else a placeholder, so that a
 // token sent as the user name by mistake is never written down.
 func claimedName(agent string) string {
-	ok := len(agent) > 0 && len(agent) <= 128
-	for i := 0; ok && i < len(agent); i++ {
-		c := agent[i]
-		letter := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '_'
-		ok = letter || i > 0 && ('0' <= c && c <= '9' || c == '-')
-	}
-	if ok {
+	if isPolicyName(agent) {
 		return agent
 	}
 	return fmt.Sprintf("[not an agent name: %d bytes]", len(agent))
+}
+
+// claimedConnection is claimedName for the database (connection) name of a
+// failed authentication: a token sent as the database name is never
+// written down either.
+func claimedConnection(conn string) string {
+	if isPolicyName(conn) {
+		return conn
+	}
+	return fmt.Sprintf("[not a connection name: %d bytes]", len(conn))
+}
+
+// isPolicyName reports a name the policy language accepts for an agent or
+// a connection.
+func isPolicyName(s string) bool {
+	ok := len(s) > 0 && len(s) <= 128
+	for i := 0; ok && i < len(s); i++ {
+		c := s[i]
+		letter := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '_'
+		ok = letter || i > 0 && ('0' <= c && c <= '9' || c == '-')
+	}
+	return ok
 }
 
 // minSecretPart is the shortest token part withoutToken removes on its own;

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
+
 	"github.com/mandatehq/mandate/model"
 	"github.com/mandatehq/mandate/runtime/identity"
 )
@@ -87,3 +89,39 @@ func Humans(p *model.Policy) *model.Policy {
 	add("staff", "staff@example.com")
 	return p
 }
+
+// Sign signs payload, the token's claims as raw JSON bytes, with the
+// issuer's key (ES256, its kid) and returns the compact token. Tests use it
+// for payloads IssueToken cannot express: duplicated or case-varied claim
+// names, another issuer's iss.
+func (is *Issuer) Sign(t testing.TB, payload []byte) string {
+	t.Helper()
+	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: is.key, KeyID: is.kid}},
+		(&jose.SignerOptions{}).WithType("JWT"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	jws, err := sig.Sign(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := jws.CompactSerialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// PublicJWK is the issuer's public key as a JWK (JSON), the bytes an
+// attacker might use as an HMAC secret.
+func (is *Issuer) PublicJWK(t testing.TB) []byte {
+	t.Helper()
+	b, err := json.Marshal(jose.JSONWebKey{Key: &is.key.PublicKey, KeyID: is.kid, Algorithm: "ES256", Use: "sig"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// KeyID is the kid of the issuer's signing key.
+func (is *Issuer) KeyID() string { return is.kid }

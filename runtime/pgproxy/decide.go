@@ -39,6 +39,9 @@ type verdict struct {
 	// late is set when deny is the server's own error for a dropped name
 	// (26000, 34000), which PostgreSQL reports at Execute, not at Parse.
 	late bool
+	// culprit is 1 + the index in decs of the statement deny is for; 0
+	// when none is (deny is not a statement's decision).
+	culprit int
 }
 
 // decide analyzes sql and decides each statement against the current
@@ -80,9 +83,10 @@ func (ss *session) decideAll(v *verdict) {
 	// (another statement is denied outright) is not reported as
 	// requestable. The first denial wins, else the first approval.
 	var approval *model.Decision
+	approvalAt := 0
 	defer func() {
 		if approval != nil && v.deny == nil {
-			v.deny = denial(*approval)
+			v.deny, v.culprit = denial(*approval), approvalAt
 		}
 	}()
 	for _, src := range v.src {
@@ -107,13 +111,13 @@ func (ss *session) decideAll(v *verdict) {
 		v.decs = append(v.decs, dec)
 		if dec.Result == model.NeedsApproval && refuse == nil {
 			if approval == nil {
-				approval = &dec
+				approval, approvalAt = &dec, len(v.decs)
 			}
 			local = append(local, effectOf(an, ms))
 			continue
 		}
 		if dec.Result != model.Allow {
-			v.deny = denial(dec)
+			v.deny, v.culprit = denial(dec), len(v.decs)
 			if refuse != nil && refuse.err != nil {
 				v.deny, v.late = refuse.err, true
 			}
@@ -437,10 +441,12 @@ func (ss *session) record(v *verdict, protocol string) ([]*stmtRun, *pgproto3.Er
 		if i < len(v.masks) {
 			r.masks = v.masks[i]
 		}
+		r.culprit = v.culprit == i+1
 		if err := ss.srv.cfg.Recorder.Decided(ss.srv.ctx, &ss.rec, &r.rec); err != nil {
 			ss.srv.cfg.Logger.Warn("recording statement", "session", ss.rec.ID, "err", err)
 			if deny == nil {
 				deny = denial(denyDecision("the gateway cannot record this statement (fail closed)"))
+				r.culprit = true
 			}
 			r.rec.Decision = denyDecision("recorder unavailable")
 		}

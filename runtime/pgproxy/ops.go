@@ -60,6 +60,10 @@ type stmtRun struct {
 	masks   *maskSet        // nil: no masking for this statement
 	plan    *rowPlan        // current result's masking plan (relay)
 	done    bool
+	// culprit marks the statement a denied string's denial is for (its
+	// own denial, or its Decided failed); the others of the string are
+	// recorded as not executed.
+	culprit bool
 	// effect is what the statement does to SQL-level prepared statements
 	// and cursors; the relay settles it when the statement completes.
 	effect *sqlEffect

@@ -88,7 +88,7 @@ type Result struct {
 func (r *StatementRecord) RecordedError() string {
 	msg := r.Result.Error
 	switch {
-	case msg == notExecutedStatement, msg == notExecutedBatch:
+	case msg == notExecutedStatement, msg == notExecutedBatch, msg == notExecutedDenied, msg == notCompletedSession:
 		return msg
 	case r.Decision.Result != model.Allow && strings.HasPrefix(msg, "mandate: "):
 		return msg
@@ -96,8 +96,16 @@ func (r *StatementRecord) RecordedError() string {
 	return ""
 }
 
-// Messages of runs that did not run, recorded as they are.
+// Messages of runs that did not run, or not to their end, recorded as
+// they are.
 const (
 	notExecutedStatement = "not executed: an earlier statement failed"
 	notExecutedBatch     = "not executed: an earlier message of the batch failed"
+	// notExecutedDenied: another statement of the string was denied (or
+	// its decision could not be recorded), so none of it ran.
+	notExecutedDenied = "not executed: another statement of the string was denied"
+	// notCompletedSession: the session ended (client gone, upstream
+	// terminated, expiry, shutdown, a panic) before the server reported
+	// the statement's end; it may or may not have run.
+	notCompletedSession = "session ended before the statement completed"
 )

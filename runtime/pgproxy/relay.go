@@ -25,20 +25,37 @@ func (ss *session) relay() {
 	if err != nil && !isConnError(err) {
 		ss.srv.cfg.Logger.Info("postgres relay", "session", ss.rec.ID, "err", err)
 	}
+	if errors.Is(err, errClientWrite) {
+		// The client went away while its result was being written: the
+		// client loop may not have noticed yet.
+		ss.setReason("client disconnected")
+	}
 	ss.setReason("upstream connection ended")
 	if !ss.fatalSent && !ss.closing.Load() {
 		_ = ss.client.SetWriteDeadline(time.Now().Add(time.Second))
 		_ = ss.sendClient(fatal(CodeConnectionFailure, "the upstream server closed the connection"))
 	}
 	// Complete what was in flight so every statement has a result record.
+	ss.endRuns()
+	ss.closeConns()
+}
+
+// endRuns completes the runs still queued as cut short by the session's
+// end, and records every result held back. The relay calls it when it
+// stops; finish calls it again once both goroutines have ended, for what
+// the client loop queued after that (a statement decided while the
+// upstream connection was ending) and what a panicking relay left.
+func (ss *session) endRuns() {
 	for o := ss.pop(); o != nil; o = ss.pop() {
 		for _, r := range o.runs {
-			ss.complete(o, r, "", "session ended before the statement completed")
+			ss.complete(o, r, "", notCompletedSession)
 		}
 	}
 	ss.recordCompleted()
-	ss.closeConns()
 }
+
+// errClientWrite marks a relayLoop error writing to the client.
+var errClientWrite = errors.New("writing to the client")
 
 func (ss *session) relayLoop() error {
 	unflushed, buffered := 0, false
@@ -69,7 +86,7 @@ func (ss *session) relayLoop() error {
 		}
 		ss.cwMu.Unlock()
 		if werr != nil {
-			return werr
+			return fmt.Errorf("%w: %w", errClientWrite, werr)
 		}
 		if flushed || len(ss.completed) >= maxPendingCompleted {
 			// Results are recorded once the client has them: recording is
@@ -288,38 +305,62 @@ func (ss *session) onUpstreamError(o *op, m *pgproto3.ErrorResponse) pgproto3.Ba
 	if o == nil {
 		return out
 	}
-	fail := func(oo *op, msg string) {
+	// failed is the run the error is about: the one denied when the
+	// stand-in for a denied string failed, otherwise the one the server
+	// was running (in the extended protocol, with none: each of o's).
+	// The others did not run.
+	failed := o.current()
+	skipped := notExecutedStatement
+	if o.deny != nil && out == o.deny {
+		skipped = notExecutedDenied
+		for _, r := range o.runs {
+			if r.culprit {
+				failed = r
+				break
+			}
+		}
+	}
+	fail := func(oo *op, skippedMsg string) {
 		if oo.creates != nil {
 			ss.setAnswer(oo.creates, answerFailed)
 		}
 		for _, r := range oo.runs {
-			if !r.done {
-				ss.complete(oo, r, "", msg)
+			switch {
+			case r.done:
+			case r == failed || failed == nil && oo == o && o.kind != 'Q':
 				r.rec.Result.SQLState = out.Code
+				ss.complete(oo, r, "", out.Message)
+			default:
+				ss.complete(oo, r, "", skippedMsg)
 			}
 		}
 	}
 	switch o.kind {
 	case 'Q':
-		if r := o.current(); r != nil {
-			r.rec.Result.SQLState = out.Code
-			ss.complete(o, r, "", out.Message)
-		}
-		for _, r := range o.runs {
-			if !r.done {
-				ss.complete(o, r, "", notExecutedStatement)
-			}
-		}
+		fail(o, skipped)
 		o.cur = len(o.runs)
 	case 'S':
 		// An error at Sync (a failed implicit commit): ReadyForQuery follows.
 	default:
 		ss.pop()
-		if r := o.current(); r != nil {
-			r.rec.Result.SQLState = out.Code
+		dropped := ss.skipToSync()
+		if o.kind == 'B' {
+			// A Bind fails when the server plans the statement (SELECT
+			// 1/0): the error is that of the portal's Execute behind it.
+			// (A Describe of the portal may come between, as pgx and
+			// libpq send one.)
+			for _, d := range dropped {
+				if d.hidden || d.kind == 'D' {
+					continue
+				}
+				if d.kind == 'E' && d.portal != nil && o.creates == &d.portal.link.answer && len(d.runs) > 0 {
+					failed = d.runs[0]
+				}
+				break
+			}
 		}
-		fail(o, out.Message)
-		for _, d := range ss.skipToSync() {
+		fail(o, skipped)
+		for _, d := range dropped {
 			fail(d, notExecutedBatch)
 		}
 	}
@@ -350,11 +391,17 @@ func (ss *session) complete(o *op, r *stmtRun, tag, errMsg string) {
 }
 
 // recordCompleted records the results of the runs complete ended, in
-// order. Only the relay goroutine calls it.
+// order. Only the relay goroutine calls it, and finish once the relay has
+// ended. Each run leaves the list before its call: after a Recorder that
+// panicked (the session ends, see panicked), finish records the rest and
+// never hands it the same run twice.
 func (ss *session) recordCompleted() {
 	for i, r := range ss.completed {
-		ss.srv.cfg.Recorder.Completed(context.Background(), &ss.rec, &r.rec)
+		if r == nil {
+			continue
+		}
 		ss.completed[i] = nil
+		ss.srv.cfg.Recorder.Completed(context.Background(), &ss.rec, &r.rec)
 	}
 	ss.completed = ss.completed[:0]
 }

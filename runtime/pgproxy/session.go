@@ -232,8 +232,23 @@ func (ss *session) finish() {
 		ss.srv.unregister(ss)
 	}
 	if ss.started {
+		ss.endRunsSafely()
 		ss.srv.cfg.Recorder.SessionEnd(context.Background(), &ss.rec, ss.getReason())
 	}
+}
+
+// endRunsSafely runs endRuns once the relay has ended (serveConn waits for
+// it before finish): every decided statement gets its result record before
+// the session's end. A Recorder panicking here is logged, not allowed to
+// end the gateway (no recover is left above finish).
+func (ss *session) endRunsSafely() {
+	defer func() {
+		if p := recover(); p != nil {
+			ss.srv.cfg.Logger.Error("postgres session panicked recording its last results",
+				"session", ss.rec.ID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		}
+	}()
+	ss.endRuns()
 }
 
 // closeConns closes both connections; safe to call many times from any

@@ -89,7 +89,7 @@ func (ss *session) decideAll(v *verdict) {
 			v.deny, v.culprit = denial(*approval), approvalAt
 		}
 	}()
-	for _, src := range v.src {
+	for i, src := range v.src {
 		switch src.Statement.Tag {
 		case "EXECUTE", "FETCH", "MOVE":
 			v.names = true
@@ -121,11 +121,22 @@ func (ss *session) decideAll(v *verdict) {
 			if refuse != nil && refuse.err != nil {
 				v.deny, v.late = refuse.err, true
 			}
+			// None of the string runs; what follows is recorded too,
+			// undecided: every statement the agent sent is in the record.
+			for _, rest := range v.src[i+1:] {
+				v.stmts = append(v.stmts, rest)
+				v.masks = append(v.masks, nil)
+				v.decs = append(v.decs, denyDecision(notDecided))
+			}
 			return
 		}
 		local = append(local, effectOf(an, ms))
 	}
 }
+
+// notDecided is the decision recorded for the statements of a string after
+// one denied outright: they are not decided, and none of the string runs.
+const notDecided = "not decided: an earlier statement of the string was denied"
 
 // decideAlternatives decides what a statement may run: all of alts must be
 // allowed, and the result is masked under all their maskings.

@@ -127,6 +127,54 @@ func TestMultiStatementAllOrNothing(t *testing.T) {
 	}
 }
 
+// Every statement of a denied string is recorded: those before the denied
+// one as decided and not executed, the denied one with its denial, and
+// those after it as not decided. Each gets one result.
+func TestDeniedStringRecordsEveryStatement(t *testing.T) {
+	e := newEnv(t)
+	ok := e.table(t, "ok", "id int", "")
+	secret := e.table(t, "secret", "id int", "")
+	e.policy.set(func(p *testPolicy) { p.denied[secret] = true })
+	c := e.connect(t, "require")
+	ctx := context.Background()
+	sql := "INSERT INTO " + ok + " VALUES (1); SELECT id FROM " + secret + "; SELECT 2; SELECT id FROM " + ok
+	if _, err := c.Exec(ctx, sql, pgx.QueryExecModeSimpleProtocol); err == nil {
+		t.Fatal("want denial")
+	}
+	if _, err := c.Exec(ctx, "SELECT 3"); err != nil { // the string's results are recorded by now
+		t.Fatal(err)
+	}
+	e.rec.mu.Lock()
+	decided := append([]StatementRecord(nil), e.rec.decided...)
+	e.rec.mu.Unlock()
+	completed := e.rec.completedList()
+	if len(decided) != 5 || len(completed) != 5 {
+		t.Fatalf("%d decided, %d completed; want 5 of each (4 of the string, then SELECT 3)", len(decided), len(completed))
+	}
+	want := []struct {
+		result string
+		reason string // prefix of the decision's reason
+		err    string // prefix of the result's error
+	}{
+		{model.Allow, "allowed", notExecutedDenied},
+		{model.Deny, "no grant covers", "mandate: permission denied"},
+		{model.Deny, notDecided, notExecutedDenied},
+		{model.Deny, notDecided, notExecutedDenied},
+	}
+	for i, w := range want {
+		d, r := decided[i], completed[i]
+		if d.Seq != r.Seq {
+			t.Errorf("statement %d: completed seq %d, decided seq %d", i+1, r.Seq, d.Seq)
+		}
+		if d.Decision.Result != w.result || !strings.HasPrefix(d.Decision.Reason, w.reason) {
+			t.Errorf("statement %d: decision %s %q, want %s %q...", i+1, d.Decision.Result, d.Decision.Reason, w.result, w.reason)
+		}
+		if !strings.HasPrefix(r.Result.Error, w.err) {
+			t.Errorf("statement %d: result error %q, want %q...", i+1, r.Result.Error, w.err)
+		}
+	}
+}
+
 // A denial inside a transaction block aborts it, exactly as a server-side
 // error would, and ROLLBACK recovers.
 func TestDeniedInTransaction(t *testing.T) {

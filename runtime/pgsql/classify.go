@@ -48,6 +48,15 @@ func (a *analyzer) classify(n *pg_query.Node, an *Analyzed) string {
 		// EXPLAIN needs what its statement needs, whether or not ANALYZE
 		// executes it: the plan alone describes the statement.
 		a.classify(x.ExplainStmt.Query, &Analyzed{})
+		// ANALYZE runs it and reports, node by node, row counts, loops,
+		// memory and buffers that depend on the values it reads: every
+		// column it reads is a filter column (SELECT repeat('x',
+		// ascii(ssn) * 1024) ... ORDER BY id shows the sort's memory).
+		analyze, literal := explainAnalyzes(x.ExplainStmt.Options)
+		a.literal = a.literal || literal
+		if analyze {
+			a.filterLineage(a.readsLineage())
+		}
 		return "EXPLAIN"
 	case *pg_query.Node_CopyStmt:
 		a.copyStmt(x.CopyStmt, an)

@@ -35,16 +35,21 @@ func (a *analyzer) expr(n *pg_query.Node, sc *scope, filter bool, acc *linAcc) {
 		default:
 			a.operator(x.AExpr.Name)
 		}
-		a.expr(x.AExpr.Lexpr, sc, filter, acc)
-		a.expr(x.AExpr.Rexpr, sc, filter, acc)
+		// A lazily evaluated comparison decides whether its subqueries
+		// run (see conditional.go).
+		lazy := filter || lazyAExpr(x.AExpr)
+		a.expr(x.AExpr.Lexpr, sc, lazy, acc)
+		a.expr(x.AExpr.Rexpr, sc, lazy, acc)
 	case *pg_query.Node_CaseExpr:
-		if x.CaseExpr.Arg != nil {
-			a.operators["="] = true // CASE x WHEN y compares with =
-		}
-		a.generic(n.ProtoReflect(), sc, filter, acc)
+		a.caseExpr(x.CaseExpr, sc, filter, acc)
+	case *pg_query.Node_CoalesceExpr:
+		a.coalesceExpr(x.CoalesceExpr, sc, filter, acc)
 	case *pg_query.Node_BoolExpr:
+		// AND and OR stop at the first deciding argument: with a
+		// subquery among them, each decides whether the others run.
+		lazy := filter || len(x.BoolExpr.Args) > 1 && anySubLink(x.BoolExpr.Args...)
 		for _, arg := range x.BoolExpr.Args {
-			a.expr(arg, sc, filter, acc)
+			a.expr(arg, sc, lazy, acc)
 		}
 	case *pg_query.Node_TypeCast:
 		a.expr(x.TypeCast.Arg, sc, filter, acc)
@@ -59,7 +64,12 @@ func (a *analyzer) expr(n *pg_query.Node, sc *scope, filter bool, acc *linAcc) {
 		if x.SubLink.SubLinkType == pg_query.SubLinkType_ANY_SUBLINK && len(x.SubLink.OperName) == 0 {
 			a.operators["="] = true // IN (subquery)
 		}
-		a.expr(x.SubLink.Testexpr, sc, filter, acc)
+		// An ANY or ALL subquery compared row by row stops at the first
+		// row that decides: the compared value decides how far it runs.
+		rowwise := x.SubLink.SubLinkType == pg_query.SubLinkType_ANY_SUBLINK ||
+			x.SubLink.SubLinkType == pg_query.SubLinkType_ALL_SUBLINK ||
+			x.SubLink.SubLinkType == pg_query.SubLinkType_ROWCOMPARE_SUBLINK
+		a.expr(x.SubLink.Testexpr, sc, filter || rowwise, acc)
 		outs := a.query(x.SubLink.Subselect, sc, filter)
 		if x.SubLink.SubLinkType != pg_query.SubLinkType_EXISTS_SUBLINK {
 			for _, o := range outs {

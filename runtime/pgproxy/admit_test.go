@@ -81,6 +81,24 @@ func (e *env) raw(t *testing.T) net.Conn {
 	return c
 }
 
+// passwordLogin starts a plaintext session as user to database db,
+// answers the gateway's password request with password, and returns what
+// the gateway sends up to its first ErrorResponse (until's lines).
+func (e *env) passwordLogin(t *testing.T, user, db, password string) []string {
+	t.Helper()
+	c := e.raw(t)
+	send(t, c, &pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersion30,
+		Parameters: map[string]string{"user": user, "database": db}})
+	fe := pgproto3.NewFrontend(c, c)
+	if m, err := fe.Receive(); err != nil {
+		t.Fatal(err)
+	} else if _, ok := m.(*pgproto3.AuthenticationCleartextPassword); !ok {
+		t.Fatalf("got %T, want a password request", m)
+	}
+	send(t, c, &pgproto3.PasswordMessage{Password: password})
+	return until[*pgproto3.ErrorResponse](t, fe)
+}
+
 func send(t *testing.T, w io.Writer, msgs ...pgproto3.FrontendMessage) {
 	t.Helper()
 	var buf []byte

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/jackc/pgx/v5/pgproto3"
 )
 
 // Round 18 works on authentication and admission: which tokens open a
@@ -53,17 +51,7 @@ func TestAdversarialRound18AuthFailureNames(t *testing.T) {
 		{"token as database and password", "agent1", token, token},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := e.raw(t)
-			send(t, c, &pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersion30,
-				Parameters: map[string]string{"user": tc.user, "database": tc.db}})
-			fe := pgproto3.NewFrontend(c, c)
-			if m, err := fe.Receive(); err != nil {
-				t.Fatal(err)
-			} else if _, ok := m.(*pgproto3.AuthenticationCleartextPassword); !ok {
-				t.Fatalf("got %T, want a password request", m)
-			}
-			send(t, c, &pgproto3.PasswordMessage{Password: tc.password})
-			if got := until[*pgproto3.ErrorResponse](t, fe); strings.Join(got, "|") != "E FATAL "+CodeInvalidPassword {
+			if got := e.passwordLogin(t, tc.user, tc.db, tc.password); strings.Join(got, "|") != "E FATAL "+CodeInvalidPassword {
 				t.Fatalf("got %q, want FATAL %s", got, CodeInvalidPassword)
 			}
 		})

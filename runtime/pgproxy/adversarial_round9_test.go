@@ -316,17 +316,7 @@ func TestAdversarialRound9Identity(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c := e.raw(t)
-			send(t, c, &pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersion30,
-				Parameters: map[string]string{"user": tc.user, "database": tc.db}})
-			fe := pgproto3.NewFrontend(c, c)
-			if m, err := fe.Receive(); err != nil {
-				t.Fatal(err)
-			} else if _, ok := m.(*pgproto3.AuthenticationCleartextPassword); !ok {
-				t.Fatalf("got %T, want a password request", m)
-			}
-			send(t, c, &pgproto3.PasswordMessage{Password: tc.token})
-			got := until[*pgproto3.ErrorResponse](t, fe)
+			got := e.passwordLogin(t, tc.user, tc.db, tc.token)
 			if strings.Join(got, "|") != "E FATAL "+tc.code {
 				t.Errorf("got %q, want FATAL %s", got, tc.code)
 			}

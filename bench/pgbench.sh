@@ -5,7 +5,10 @@
 # async durability, a masking rule on the column pgbench -S reads), in one
 # run; "gateway-norec" is the same gateway recording nothing, and
 # "go-relay" a Go TCP relay of the gateway's shape that only forwards bytes
-# (runtime/pgproxy/internal/benchrelay: the floor of a Go proxy hop). Prints TPS,
+# (runtime/pgproxy/internal/benchrelay: the floor of a Go proxy hop), and
+# "go-epoll" the same relay forwarding from one epoll event loop instead of
+# two goroutines per connection (the floor of an event-loop data path,
+# which the gateway does not have yet). Prints TPS,
 # ratios to direct, p50 latency and the p50 latency the gateway adds (also
 # with one client, mode "one", where no query waits for a CPU), and the
 # gateway's memory per idle client connection.
@@ -43,6 +46,7 @@ GW_HTTP=15480
 GW2_PORT=15434
 GWU_PORT=15436
 RELAYU_PORT=15601
+EPOLL_PORT=15602
 export PGHOST=127.0.0.1 PGPORT=5432 PGUSER=postgres PGSSLMODE=disable
 TMP=$(mktemp -d /tmp/mandate-pgbench.XXXXXX)
 chmod 755 "$TMP"
@@ -66,7 +70,7 @@ if [ -z "${SOCKET:-}" ]; then
   SOCKET=none
   [ -n "$dir" ] && [ -S "$dir/.s.PGSQL.5432" ] && SOCKET=$dir/.s.PGSQL.5432
 fi
-TARGETS="direct pgbouncer go-relay gateway gateway-norec"
+TARGETS="direct pgbouncer go-relay go-epoll gateway gateway-norec"
 if [ "$SOCKET" != none ]; then
   TARGETS="$TARGETS pgbouncer-unix go-relay-unix gateway-unix"
 fi
@@ -118,7 +122,10 @@ PIDS+=($!)
 go build -o "$TMP/benchrelay" ./runtime/pgproxy/internal/benchrelay
 env ${GW_GOMAXPROCS:+GOMAXPROCS=$GW_GOMAXPROCS} "$TMP/benchrelay" -listen 127.0.0.1:$RELAY_PORT -upstream 127.0.0.1:5432 >"$TMP/relay.log" 2>&1 &
 PIDS+=($!)
-PORTS="$PGBOUNCER_PORT $GW_PORT $GW2_PORT $RELAY_PORT"
+# The floor of an event loop: the same relay, one epoll loop for all.
+env ${GW_GOMAXPROCS:+GOMAXPROCS=$GW_GOMAXPROCS} "$TMP/benchrelay" -loops 1 -listen 127.0.0.1:$EPOLL_PORT -upstream 127.0.0.1:5432 >"$TMP/epoll.log" 2>&1 &
+PIDS+=($!)
+PORTS="$PGBOUNCER_PORT $GW_PORT $GW2_PORT $RELAY_PORT $EPOLL_PORT"
 
 # The gateway and the relay again, reaching PostgreSQL over its Unix socket.
 if [ "$SOCKET" != none ]; then
@@ -164,6 +171,7 @@ for round in $(seq 1 "$ROUNDS"); do
         direct) r=$(run direct 5432 postgres "" "$DB" $proto $clients $threads) ;;
         pgbouncer) r=$(run pgbouncer $PGBOUNCER_PORT postgres "" "$DB" $proto $clients $threads) ;;
         go-relay) r=$(run go-relay $RELAY_PORT postgres "" "$DB" $proto $clients $threads) ;;
+        go-epoll) r=$(run go-epoll $EPOLL_PORT postgres "" "$DB" $proto $clients $threads) ;;
         gateway) r=$(run gateway $GW_PORT bench "$BENCH_TOKEN" bench $proto $clients $threads) ;;
         gateway-norec) r=$(run gateway-norec $GW2_PORT bench "$BENCH_TOKEN" bench $proto $clients $threads) ;;
         pgbouncer-unix) r=$(run pgbouncer-unix $PGBOUNCER_PORT postgres "" "${DB}_unix" $proto $clients $threads) ;;

@@ -8,7 +8,9 @@
 # (BIN=old, BIN=new, again), not by tps. PROFILE=1 also saves a 9 s CPU
 # profile to gwcpu-NAME.pprof. UPSTREAM=ADDRESS connects the gateway to
 # PostgreSQL there (host:port, or the path of its Unix socket file, such as
-# /var/run/postgresql/.s.PGSQL.5432) instead of 127.0.0.1:5432.
+# /var/run/postgresql/.s.PGSQL.5432) instead of 127.0.0.1:5432. LOOPS=N runs
+# the gateway with N event loops (default 0: none, every session on
+# goroutines).
 # Usage: bench/gwcpu.sh NAME [MODE] [RECORD=true|false]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,7 +30,7 @@ if [ -z "$BIN" ]; then
   go build -o "$BIN" ./runtime/pgproxy/internal/benchgw
 fi
 export BENCH_TOKEN=tok$RANDOM
-"$BIN" -policy runtime/pgproxy/testdata/bench-policy -database "$DB" -record="$REC" ${UPSTREAM:+-upstream "$UPSTREAM"} \
+"$BIN" -policy runtime/pgproxy/testdata/bench-policy -database "$DB" -record="$REC" ${UPSTREAM:+-upstream "$UPSTREAM"} ${LOOPS:+-loops "$LOOPS"} \
   -listen 127.0.0.1:15532 -http 127.0.0.1:15580 >"$TMP/gw.log" 2>&1 &
 GW=$!
 trap 'kill $GW 2>/dev/null; wait $GW 2>/dev/null; rm -rf "$TMP"' EXIT

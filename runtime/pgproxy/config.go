@@ -126,6 +126,13 @@ type Config struct {
 	// sessions; a client waits (up to HandshakeTimeout) for a free slot.
 	// Default 0: no cap.
 	MaxUpstreamConns int
+	// EventLoops is how many event loops run sessions (loop.go): a session
+	// runs on one when its Recorder only queues (queuingRecorder) and both
+	// its sockets are TCP or Unix sockets (TLS above them included), and
+	// on goroutines of its own otherwise. Default 0: none, every session
+	// on goroutines. Experimental: on the 2-core machine measured so far
+	// it saves no CPU per query (docs/benchmarks.md, session 6).
+	EventLoops int
 	// Authenticator verifies client tokens. Required.
 	Authenticator Authenticator
 	// Policy is the active bundle. Required.
@@ -178,6 +185,9 @@ func (c *Config) CheckAndSetDefaults() error {
 	if c.MaxMessageSize < 1024 {
 		return fmt.Errorf("pgproxy config: MaxMessageSize %d: want at least 1024 bytes", c.MaxMessageSize)
 	}
+	if c.EventLoops < 0 {
+		return fmt.Errorf("pgproxy config: EventLoops %d: want 0 (none) or more", c.EventLoops)
+	}
 	if c.MaxUpstreamConns < 0 {
 		return fmt.Errorf("pgproxy config: MaxUpstreamConns %d: want 0 (no cap) or more", c.MaxUpstreamConns)
 	}
@@ -200,6 +210,14 @@ func (c *Config) CheckAndSetDefaults() error {
 }
 
 type nopRecorder struct{}
+
+// queuingRecorder is implemented by a Recorder that can tell whether its
+// calls only queue (never wait on a disk or the network): its sessions may
+// then run on event loops, where a call that waits would hold up the
+// loop's other sessions.
+type queuingRecorder interface{ Queues() bool }
+
+func (nopRecorder) Queues() bool { return true }
 
 func (nopRecorder) SessionStart(context.Context, *SessionRecord) error              { return nil }
 func (nopRecorder) Decided(context.Context, *SessionRecord, *StatementRecord) error { return nil }

@@ -86,6 +86,7 @@ func (ss *session) settleCopy() error {
 	if ss.copyActive {
 		return nil
 	}
+	ss.mayBlock()
 	if err := ss.flushUp(); err != nil {
 		return err
 	}

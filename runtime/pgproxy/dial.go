@@ -40,10 +40,29 @@ func (ss *session) dial(ctx context.Context) error {
 		srv.cfg.Logger.Warn("postgres upstream config", "connection", ss.conn.Name, "err", err)
 		return ss.refuse(fatal(CodeCannotConnectNow, fmt.Sprintf("connection %q is misconfigured in the gateway; see the gateway log", ss.conn.Name)))
 	}
+	// The socket under the upstream connection (and under its TLS), for
+	// event loops: pgconn dials once per attempt, the last is the one kept.
+	var upFlip *flipConn
+	dial := cfg.DialFunc
+	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		upFlip = newFlipConn(c)
+		return upFlip, nil
+	}
 	pc, err := pgconn.ConnectConfig(ctx, cfg)
 	if err != nil {
 		srv.cfg.Logger.Warn("postgres upstream connect", "connection", ss.conn.Name, "err", err)
 		return ss.refuse(fatal(CodeCannotConnectNow, fmt.Sprintf("could not connect to the upstream of connection %q", ss.conn.Name)))
+	}
+	// pgconn may have left a read in flight in its background reader
+	// (started when a write during connect was slow); the session reads
+	// the connection directly, so that read must end first.
+	if err := pc.SyncConn(ctx); err != nil {
+		pc.Close(ctx)
+		return fmt.Errorf("taking over upstream connection: %w", err)
 	}
 	hc, err := pc.Hijack()
 	if err != nil {
@@ -62,6 +81,12 @@ func (ss *session) dial(ctx context.Context) error {
 	}
 	ss.up = hc.Conn
 	ss.fe = hc.Frontend
+	if hc.Frontend.ReadBufferLen() == 0 {
+		// A Frontend of its own, reading the connection itself rather than
+		// through pgconn's background reader (stopped by SyncConn).
+		ss.fe = pgproto3.NewFrontend(hc.Conn, hc.Conn)
+		ss.uflip = upFlip
+	}
 	ss.upCancel = upstreamCancel{addr: hc.Conn.RemoteAddr(), tls: hc.TLSConfig, pid: hc.PID, secret: hc.SecretKey}
 
 	if err := srv.cfg.Recorder.SessionStart(ctx, &ss.rec); err != nil {

@@ -12,6 +12,8 @@
 //	dial.go         pgconn connect upstream (SCRAM, TLS per policy), Hijack, BackendKeyData
 //	cancel.go       the gateway's cancel keys mapped to the upstream's
 //	session.go      one session's lifetime and ownership
+//	loop.go         event loops that run sessions in their steady state
+//	flipconn.go     a socket read through Go's netpoller or, on a loop, without blocking
 //	forward.go      client -> upstream: decide, forward or substitute
 //	decide.go       analysis + current policy per statement
 //	track.go        SQL-level PREPARE/DECLARE as the server answers them

@@ -23,6 +23,9 @@ const (
 func (ss *session) clientLoop() error {
 	for {
 		msg, err := ss.be.Receive()
+		if errors.Is(err, errWouldBlock) {
+			return err // on an event loop: nothing more to read yet
+		}
 		if err != nil {
 			return ss.clientReadError(err)
 		}
@@ -84,6 +87,7 @@ func (ss *session) clientLoop() error {
 			if err := ss.fe.Flush(); err != nil {
 				return fmt.Errorf("writing upstream: %w", err)
 			}
+			ss.backpressure()
 		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -136,6 +137,9 @@ type memRecorder struct {
 	fail      bool
 }
 
+// Queues: memRecorder never waits, so test sessions run on event loops.
+func (r *memRecorder) Queues() bool { return true }
+
 func (r *memRecorder) SessionStart(_ context.Context, s *SessionRecord) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -207,6 +211,10 @@ func newEnv(t testing.TB, opts ...envOpt) *env {
 	}
 	if testing.Verbose() {
 		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	// PGPROXY_TEST_LOOPS=N runs every test session on N event loops.
+	if n, err := strconv.Atoi(os.Getenv("PGPROXY_TEST_LOOPS")); err == nil {
+		cfg.EventLoops = n
 	}
 	for _, o := range opts {
 		o(&cfg)

@@ -84,6 +84,7 @@ func settled[T any, P candidate[T]](ss *session, head P) (P, bool) {
 // awaitAnswer flushes what the client loop sent upstream and waits until
 // the relay has a's answer, the relay ends, or answerWait passes.
 func (ss *session) awaitAnswer(a *answer) bool {
+	ss.mayBlock()
 	if ss.relayDone == nil {
 		return false
 	}

@@ -21,7 +21,11 @@ const maxUnflushedClientBytes = 32 << 10
 // writes them to the client. When the upstream goes away first it tells the
 // client (FATAL 08006) and closes both connections.
 func (ss *session) relay() {
-	err := ss.relayLoop()
+	ss.relayEnded(ss.relayLoop())
+}
+
+// relayEnded ends the relay once its loop returned err.
+func (ss *session) relayEnded(err error) {
 	if err != nil && !isConnError(err) {
 		ss.srv.cfg.Logger.Info("postgres relay", "session", ss.rec.ID, "err", err)
 	}
@@ -57,36 +61,41 @@ func (ss *session) endRuns() {
 // errClientWrite marks a relayLoop error writing to the client.
 var errClientWrite = errors.New("writing to the client")
 
+// relayLoop relays until the upstream connection ends (or, on an event
+// loop, until the upstream socket has nothing more to read:
+// errWouldBlock, with every message read so far written to the client).
 func (ss *session) relayLoop() error {
-	unflushed, buffered := 0, false
 	for {
 		msg, err := ss.fe.Receive()
 		if err != nil {
 			return err
 		}
 		out, send := ss.handleUpstream(msg)
-		if !send && (!buffered || ss.fe.ReadBufferLen() > 0) {
+		if !send && (!ss.relayBuffered || ss.fe.ReadBufferLen() > 0) {
 			continue
 		}
 		ss.cwMu.Lock()
 		if send {
 			ss.be.Send(out)
-			buffered = true
+			ss.relayBuffered = true
 			if dr, ok := out.(*pgproto3.DataRow); ok {
 				for _, v := range dr.Values {
-					unflushed += len(v) + 4
+					ss.relayUnflushed += len(v) + 4
 				}
 			}
 		}
 		var werr error
 		flushed := false
-		if ss.fe.ReadBufferLen() == 0 || unflushed >= maxUnflushedClientBytes || ss.fatalSent {
+		if ss.fe.ReadBufferLen() == 0 || ss.relayUnflushed >= maxUnflushedClientBytes || ss.fatalSent {
 			werr = ss.be.Flush()
-			unflushed, buffered, flushed = 0, false, true
+			ss.relayUnflushed, ss.relayBuffered, flushed = 0, false, true
 		}
 		ss.cwMu.Unlock()
 		if werr != nil {
 			return fmt.Errorf("%w: %w", errClientWrite, werr)
+		}
+		if flushed {
+			ss.backpressure()
 		}
 		if flushed || len(ss.completed) >= maxPendingCompleted {
 			// Results are recorded once the client has them: recording is

@@ -36,7 +36,14 @@ type Server struct {
 
 	wg     sync.WaitGroup
 	nextID atomic.Uint64
-	once   sync.Once
+
+	// Event loops (loop.go), started with the first session that can run
+	// on one; loopWG counts their goroutines.
+	loops     []*eventLoop
+	loopsOnce sync.Once
+	nextLoop  atomic.Uint64
+	loopWG    sync.WaitGroup
+	once      sync.Once
 }
 
 // cancelKey is the BackendKeyData the gateway gives a client.
@@ -164,6 +171,7 @@ func (s *Server) Close() error {
 		}
 		s.mu.Unlock()
 		s.wg.Wait()
+		s.closeLoops()
 		s.catalog.close()
 	})
 	return nil
@@ -174,6 +182,20 @@ func (s *Server) Sessions() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.sessions)
+}
+
+// LoopSessions returns the number of sessions running on an event loop
+// (loop.go); the others run on goroutines of their own.
+func (s *Server) LoopSessions() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for ss := range s.sessions {
+		if ss.adopted.Load() && !ss.handedOff.Load() {
+			n++
+		}
+	}
+	return n
 }
 
 // register adds ss and gives it a fresh cancel key.

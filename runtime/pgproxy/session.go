@@ -92,6 +92,24 @@ type session struct {
 	opsMu sync.Mutex
 	ops   []*op // responses the upstream owes, oldest first
 
+	// Event loops (loop.go): cflip and uflip are the sockets under client
+	// and up; loop is set while the session is or was on a loop, and
+	// handedOff once it left it. Before it left, only the loop's
+	// goroutine touches the session's sides; loopSide is the side it is
+	// running. loopDone is closed when both sides have ended.
+	cflip, uflip *flipConn
+	loop         *eventLoop
+	loopEnds     [2]*loopEnd
+	loopSide     byte
+	adopted      atomic.Bool // put on a loop (for tests and metrics)
+	handedOff    atomic.Bool
+	loopDone     chan struct{}
+	relayOnce    sync.Once
+	loopOnce     sync.Once
+	// relay loop state kept between turns
+	relayUnflushed int
+	relayBuffered  bool
+
 	closing   atomic.Bool // the client side ended first: the relay stays quiet
 	closeOnce sync.Once
 	reasonMu  sync.Mutex
@@ -102,7 +120,8 @@ type session struct {
 func (s *Server) serveConn(raw net.Conn) {
 	defer raw.Close()
 	_ = raw.SetDeadline(time.Now().Add(HandshakeTimeout))
-	a, err := s.admit(raw)
+	flip := newFlipConn(raw)
+	a, err := s.admit(flip)
 	if err != nil || a == nil {
 		if err != nil {
 			s.cfg.Logger.Debug("postgres client not admitted", "remote", raw.RemoteAddr().String(), "err", err)
@@ -110,6 +129,7 @@ func (s *Server) serveConn(raw net.Conn) {
 		return
 	}
 	ss := s.newSession(a.conn)
+	ss.cflip = flip
 	ctx, cancel := context.WithTimeout(s.ctx, HandshakeTimeout)
 	err = ss.authenticate(ctx, a)
 	if err == nil {
@@ -183,21 +203,39 @@ func (s *Server) newSession(client net.Conn) *session {
 	return ss
 }
 
-// forward runs the client loop here and the relay in a second goroutine
-// until either side ends, then tears both down.
+// forward runs the session until both its sides end: on an event loop
+// when it can (loop.go), else the client loop here and the relay in a
+// second goroutine.
 func (ss *session) forward() {
-	done := make(chan struct{})
-	ss.relayDone = done
-	go func() {
-		defer close(done)
-		defer func() {
-			if p := recover(); p != nil {
-				ss.srv.panicked(ss.client, ss, p)
-			}
-		}()
-		ss.relay()
+	if l := ss.srv.loopFor(ss); l != nil {
+		ss.loopDone = make(chan struct{})
+		if l.adopt(ss) {
+			<-ss.loopDone
+			return
+		}
+	}
+	ss.relayDone = make(chan struct{})
+	go ss.relayGoroutine()
+	ss.clientEnded(ss.clientLoop())
+	<-ss.relayDone
+}
+
+// relayGoroutine runs the relay on a goroutine of its own.
+func (ss *session) relayGoroutine() {
+	defer ss.closeRelayDone()
+	defer func() {
+		if p := recover(); p != nil {
+			ss.srv.panicked(ss.client, ss, p)
+		}
 	}()
-	err := ss.clientLoop()
+	ss.relay()
+}
+
+// clientEnded ends the session's client side once its loop returned err:
+// it cancels what the upstream still runs for a client that left
+// mid-query, says goodbye upstream and closes both connections (which
+// ends the relay).
+func (ss *session) clientEnded(err error) {
 	switch {
 	case err == nil:
 		ss.setReason("client terminated")
@@ -219,7 +257,6 @@ func (ss *session) forward() {
 		_ = ss.fe.Flush()
 	}
 	ss.closeConns()
-	<-done
 }
 
 // finish releases what the session holds; called once by serveConn.

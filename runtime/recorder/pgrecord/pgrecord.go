@@ -93,6 +93,11 @@ func New(rec *recorder.Recorder, revision func() string, log *slog.Logger) *Reco
 	return r
 }
 
+// Queues reports whether the calls only queue events (async durability),
+// so that the proxy's sessions may run on event loops; under sync
+// durability a call waits for the event's commit.
+func (r *Recorder) Queues() bool { return r.rec.Durability() == recorder.Async }
+
 // SessionStart records the session; an error refuses it (fail closed).
 func (r *Recorder) SessionStart(ctx context.Context, s *pgproxy.SessionRecord) error {
 	sess, err := r.rec.StartSession(ctx, recorder.SessionInfo{Agent: s.Agent, Issuer: s.Issuer, Subject: s.Subject,

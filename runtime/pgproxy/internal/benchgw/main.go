@@ -40,6 +40,7 @@ func main() {
 	upstream := flag.String("upstream", "", "replaces the connection's address: host:port, or the path of PostgreSQL's Unix socket file")
 	listen := flag.String("listen", "127.0.0.1:15432", "postgres listen address")
 	record := flag.Bool("record", true, "record into the real recorder (false: record nothing, to isolate its cost)")
+	loops := flag.Int("loops", 0, "event loops (pgproxy.Config.EventLoops; 0: none, every session on goroutines)")
 	httpAddr := flag.String("http", "127.0.0.1:15480", "memory report address (and /debug/pprof)")
 	flag.Parse()
 	eng, err := engine(*policyDir, *database, *upstream)
@@ -69,6 +70,7 @@ func main() {
 		Authenticator: tokenAuth(os.Getenv("BENCH_TOKEN")),
 		Policy:        policy{eng},
 		Recorder:      pr,
+		EventLoops:    *loops,
 		Logger:        slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
@@ -85,7 +87,7 @@ func main() {
 		runtime.ReadMemStats(&ms)
 		_ = json.NewEncoder(w).Encode(map[string]any{
 			"heap_inuse": ms.HeapInuse, "stack_inuse": ms.StackInuse,
-			"sessions": srv.Sessions(), "rss_kb": rssKB(),
+			"sessions": srv.Sessions(), "loop_sessions": srv.LoopSessions(), "rss_kb": rssKB(),
 		})
 	})
 	go func() { _ = http.ListenAndServe(*httpAddr, nil) }()

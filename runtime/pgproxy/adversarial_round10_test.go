@@ -248,22 +248,23 @@ var advRound10HoldCases = []advCase{
 	{name: "ts_rewrite with a query", sql: "SELECT ts_rewrite('a'::tsquery, 'SELECT to_tsquery(''simple'', ssn), ''b''::tsquery FROM P_cust')", deny: true},
 	{name: "ts_stat qualified", sql: "SELECT * FROM pg_catalog.ts_stat('SELECT to_tsvector(''simple'', ssn) FROM P_cust')", deny: true},
 	{name: "xpath over query_to_xml", sql: "SELECT xpath('//text()', query_to_xml(format('SELECT %s FROM P_cust', 'ssn'), true, false, ''))", deny: true},
-	{name: "xpath over generated xml", sql: "SELECT xpath('/a/text()', xmlelement(name a, ssn))::text FROM P_cust", masked: true},
+	{name: "xpath over generated xml", sql: "SELECT xpath('/a/text()', xmlelement(name a, ssn))::text FROM P_cust", deny: true},
 
 	// Statistics and their functions.
 	{name: "mcv list items", sql: "SELECT * FROM pg_mcv_list_items((SELECT stxdmcv FROM pg_statistic_ext_data LIMIT 1))", deny: true},
 	{name: "stat functions", sql: "SELECT pg_stat_get_live_tuples('P_cust'::regclass), pg_stat_get_numscans('P_cust'::regclass)", deny: true},
 	{name: "explain estimate of a filter", sql: "EXPLAIN SELECT * FROM P_cust WHERE ssn = '918-27-3645'", deny: true},
 
-	// Argument notations, variadic, polymorphic and window functions.
-	{name: "named arguments", sql: "SELECT make_interval(days => salary), jsonb_build_object('s', ssn) FROM P_cust", masked: true},
+	// Argument notations, variadic, polymorphic and window functions
+	// (denied since round 20: they may fail on the masked values).
+	{name: "named arguments", sql: "SELECT make_interval(days => salary), jsonb_build_object('s', ssn) FROM P_cust", deny: true},
 	{name: "named arguments in a filter", sql: `SELECT id FROM P_cust c WHERE jsonb_path_exists(target => to_jsonb(c), path => '$.ssn ? (@ starts with "9")')`, deny: true},
-	{name: "variadic", sql: "SELECT concat(VARIADIC ARRAY[ssn, card]), format('%s', VARIADIC ARRAY[ssn]), json_build_object(VARIADIC ARRAY['a', ssn]) FROM P_cust", masked: true},
+	{name: "variadic", sql: "SELECT concat(VARIADIC ARRAY[ssn, card]), format('%s', VARIADIC ARRAY[ssn]), json_build_object(VARIADIC ARRAY['a', ssn]) FROM P_cust", deny: true},
 	{name: "variadic in a filter", sql: "SELECT id FROM P_cust WHERE concat_ws(VARIADIC ARRAY['-', ssn]) LIKE '9%'", deny: true},
-	{name: "polymorphic", sql: "SELECT array_fill(salary, ARRAY[2]), array_append(ARRAY[ssn], card), coalesce(NULL::text, email) FROM P_cust", masked: true},
-	{name: "window function arguments", sql: "SELECT ntile(salary % 5 + 1) OVER (ORDER BY id), nth_value(name, salary % 3 + 1) OVER (ORDER BY id), lag(name, salary % 2) OVER (ORDER BY id) FROM P_cust", masked: true},
-	{name: "ordered-set direct argument", sql: "SELECT percentile_cont(salary / 1e8) WITHIN GROUP (ORDER BY id) FROM P_cust", masked: true},
-	{name: "aggregate delimiter", sql: "SELECT string_agg(name, ssn) FROM P_cust", masked: true},
+	{name: "polymorphic", sql: "SELECT array_fill(salary, ARRAY[2]), array_append(ARRAY[ssn], card), coalesce(NULL::text, email) FROM P_cust", deny: true},
+	{name: "window function arguments", sql: "SELECT ntile(salary % 5 + 1) OVER (ORDER BY id), nth_value(name, salary % 3 + 1) OVER (ORDER BY id), lag(name, salary % 2) OVER (ORDER BY id) FROM P_cust", deny: true},
+	{name: "ordered-set direct argument", sql: "SELECT percentile_cont(salary / 1e8) WITHIN GROUP (ORDER BY id) FROM P_cust", deny: true},
+	{name: "aggregate delimiter", sql: "SELECT string_agg(name, ssn) FROM P_cust", deny: true},
 
 	// Functions in FROM with column aliases hiding a masked origin.
 	{name: "unnest with ordinality aliased", sql: "SELECT u.v, u.n FROM P_cust c, LATERAL unnest(ARRAY[c.ssn]) WITH ORDINALITY AS u(v, n)", masked: true},

@@ -273,8 +273,8 @@ var advRound8RuleCases = []advCase{
 
 	// Whole rows and record fields.
 	{name: "field of a scalar subquery row", sql: "SELECT ((SELECT c FROM P_cust c WHERE id = 1)).ssn", masked: true},
-	{name: "field of a cast row", sql: "SELECT (ROW(c.*)::P_cust).ssn, (c::P_cust).card FROM P_cust c", masked: true},
-	{name: "field of an array element", sql: "SELECT ((array_agg(c))[1]).ssn FROM P_cust c", masked: true},
+	{name: "field of a cast row", sql: "SELECT (ROW(c.*)::P_cust).ssn, (c::P_cust).card FROM P_cust c", deny: true},
+	{name: "field of an array element", sql: "SELECT ((array_agg(c))[1]).ssn FROM P_cust c", deny: true},
 	{name: "field of a row in filter", sql: "SELECT count(*) FROM P_cust c WHERE (c).ssn LIKE '9%'", deny: true},
 	{name: "row comparison of whole rows", sql: "SELECT count(*) FROM P_cust a, P_cust b WHERE a < b", deny: true},
 
@@ -299,19 +299,22 @@ var advRound8RuleCases = []advCase{
 	{name: "window groups frame", sql: "SELECT id, sum(id) OVER (ORDER BY ssn GROUPS 1 PRECEDING EXCLUDE TIES) FROM P_cust", deny: true},
 }
 
+// Since round 20 the computations are written with concat where they may
+// run (x || y of two columns may fail on an array), and denied where they
+// may fail (split_part, reverse, substr).
 var advRound8ComputedCases = []advCase{
-	{name: "email local part as the domain", sql: "SELECT email || '@' || split_part(email, '@', 1) FROM P_cust", masked: true},
-	{name: "email method over an ssn", sql: "SELECT email || '@' || ssn, concat(email, '@', card) FROM P_cust", masked: true},
-	{name: "partial email branch keeps the domain", sql: "SELECT 'x@' || tag, tag || '@' || tag FROM P_r8p", masked: true},
-	{name: "partial of a reversed number", sql: "SELECT reverse(tag), substr(tag, 1, 6) || '0000' FROM P_r8p", masked: true},
-	{name: "email method through a view", sql: "SELECT email || '@' || split_part(email, '@', 1) FROM P_cust_v", masked: true},
+	{name: "email local part as the domain", sql: "SELECT email || '@' || split_part(email, '@', 1) FROM P_cust", deny: true},
+	{name: "email method over an ssn", sql: "SELECT concat(email, '@', ssn), concat(email, '@', card) FROM P_cust", masked: true},
+	{name: "partial email branch keeps the domain", sql: "SELECT 'x@' || tag, concat(tag, '@', tag) FROM P_r8p", masked: true},
+	{name: "partial of a reversed number", sql: "SELECT reverse(tag), substr(tag, 1, 6) || '0000' FROM P_r8p", deny: true},
+	{name: "email method through a view", sql: "SELECT email || '@' || split_part(email, '@', 1) FROM P_cust_v", deny: true},
 	{name: "view computing over an email column", sql: "SELECT e, l FROM P_r8cv", masked: true},
 	{name: "view computing over an email column star", sql: "SELECT * FROM P_r8cv"},
-	{name: "email method in a cte", sql: "WITH w AS (SELECT email || '@' || ssn AS e FROM P_cust) SELECT e FROM w", masked: true},
+	{name: "email method in a cte", sql: "WITH w AS (SELECT concat(email, '@', ssn) AS e FROM P_cust) SELECT e FROM w", masked: true},
 	{name: "email method in a union", sql: "SELECT email FROM P_cust UNION ALL SELECT 'x@' || ssn FROM P_cust", masked: true},
 	{name: "partial method in a union of columns", sql: "SELECT tag FROM P_r8p UNION ALL SELECT ssn FROM P_r8sub", masked: true},
-	{name: "mixed-case email rule computed", sql: `SELECT "Mail" || '@' || SSN FROM P_r8mix`, masked: true},
-	{name: "null rule computed", sql: "SELECT nul || '@x', tag || nul FROM P_r8p", masked: true},
+	{name: "mixed-case email rule computed", sql: `SELECT concat("Mail", '@', SSN) FROM P_r8mix`, masked: true},
+	{name: "null rule computed", sql: "SELECT nul || '@x', concat(tag, nul) FROM P_r8p", masked: true},
 	{name: "cursor of computed values", sql: "BEGIN; DECLARE r8c CURSOR FOR SELECT email || '@' || ssn FROM P_cust; FETCH ALL r8c; COMMIT", simple: true},
 	{name: "prepared computed values", sql: "PREPARE r8p AS SELECT email || '@' || ssn FROM P_cust; EXECUTE r8p; DEALLOCATE r8p", simple: true},
 }
@@ -360,7 +363,7 @@ func TestAdversarialRound8HashOracle(t *testing.T) {
 	ctx := context.Background()
 	guesses := []string{
 		"SELECT CASE WHEN pin IS NULL THEN pin ELSE '4929381726354410' END FROM P_r8p WHERE id = 2",
-		"SELECT coalesce(nullif(pin, pin), '4929381726354410') FROM P_r8p WHERE id = 2",
+		"SELECT coalesce(CASE WHEN pin IS NULL THEN pin END, '4929381726354410') FROM P_r8p WHERE id = 2",
 		"SELECT pin FROM P_r8p WHERE false UNION ALL SELECT '4929381726354410'",
 		"SELECT pin FROM P_r8p WHERE false UNION ALL SELECT tag FROM P_r8p WHERE id = 1",
 		"SELECT x FROM (SELECT pin AS x FROM P_r8p WHERE false UNION ALL SELECT '4929381726354410') s",
@@ -395,12 +398,12 @@ func TestAdversarialRound8HashOracle(t *testing.T) {
 // by a subquery or a self-join, whole rows, computed values, writable
 // CTEs. The deleting case runs last: it changes the fixture.
 var advRound8ReturningCases = []advCase{
-	{name: "update returning old values by subquery", sql: "UPDATE P_cust SET name = name WHERE id = 1 RETURNING (SELECT ssn FROM P_cust c2 WHERE c2.id = 1), email || '@' || ssn", masked: true},
-	{name: "update from self returning old row", sql: "UPDATE P_cust c SET name = c.name FROM P_cust o WHERE o.id = c.id RETURNING o.ssn, o.card, o, o.email || '@' || o.ssn", masked: true},
-	{name: "update from derived returning computed", sql: "UPDATE P_other o SET note = o.note FROM (SELECT id, email || '@' || ssn AS x FROM P_cust) s WHERE s.id = o.id RETURNING s.x", masked: true},
+	{name: "update returning old values by subquery", sql: "UPDATE P_cust SET name = name WHERE id = 1 RETURNING (SELECT ssn FROM P_cust c2 WHERE c2.id = 1), concat(email, '@', ssn)", masked: true},
+	{name: "update from self returning old row", sql: "UPDATE P_cust c SET name = c.name FROM P_cust o WHERE o.id = c.id RETURNING o.ssn, o.card, o, concat(o.email, '@', o.ssn)", masked: true},
+	{name: "update from derived returning computed", sql: "UPDATE P_other o SET note = o.note FROM (SELECT id, concat(email, '@', ssn) AS x FROM P_cust) s WHERE s.id = o.id RETURNING s.x", masked: true},
 	{name: "insert select returning scalar subquery", sql: "INSERT INTO P_other (id, note) SELECT id + 100, name FROM P_cust RETURNING id, (SELECT card FROM P_cust WHERE id = 1)"},
 	{name: "insert on conflict returning", sql: "INSERT INTO P_cust (id, name) VALUES (1, 'Ann') ON CONFLICT (id) DO UPDATE SET name = excluded.name RETURNING ssn, email, P_cust::text, concat(email, '@', card)", masked: true},
-	{name: "writable cte returning star", sql: "WITH u AS (UPDATE P_cust SET name = name WHERE id = 2 RETURNING *) SELECT ssn, email || '@' || card, u FROM u", masked: true},
+	{name: "writable cte returning star", sql: "WITH u AS (UPDATE P_cust SET name = name WHERE id = 2 RETURNING *) SELECT ssn, concat(email, '@', card), u FROM u", masked: true},
 	{name: "writable cte returning filtered", sql: "WITH u AS (UPDATE P_cust SET name = name RETURNING ssn) SELECT count(*) FROM u WHERE ssn LIKE '9%'", deny: true},
 	{name: "writable cte returning ordered", sql: "WITH d AS (UPDATE P_cust SET name = name RETURNING id, email) SELECT id FROM d ORDER BY email", deny: true},
 	{name: "update returning into a filter of the set", sql: "UPDATE P_other o SET note = 'x' FROM P_cust c WHERE c.id = o.id AND c.salary > 8000000 RETURNING o.id", deny: true},

@@ -169,6 +169,13 @@ type analysis struct {
 	// literalDependent is set per statement whose analysis read a literal's
 	// value (ORDER BY 1): it must not be cached by shape.
 	literalDependent []bool
+	// settingsGateOnly is set per statement whose select on pg_settings
+	// is only the grant its reads of configuration need (settingsread.go),
+	// not a relation it names.
+	settingsGateOnly []bool
+	// credentialOnly is set per statement forbidden only because it
+	// reads credentials (credentials.go).
+	credentialOnly []bool
 }
 
 func analyze(sql string, opts Options) (*analysis, error) {
@@ -182,7 +189,7 @@ func analyze(sql string, opts Options) (*analysis, error) {
 	res := &analysis{out: make([]*Analyzed, 0, len(tree.Stmts))}
 	for _, raw := range tree.Stmts {
 		text := stmtText(sql, raw)
-		an, literal := analyzeStmt(raw.Stmt, text, opts, tree.Version)
+		an, literal, gateOnly, credOnly := analyzeStmt(raw.Stmt, text, opts, tree.Version)
 		fp, err := pg_query.Fingerprint(text)
 		if err != nil {
 			return nil, fmt.Errorf("fingerprinting statement: %w", err)
@@ -197,6 +204,8 @@ func analyze(sql string, opts Options) (*analysis, error) {
 		an.DecisionKey = decisionKey(an)
 		res.out = append(res.out, an)
 		res.literalDependent = append(res.literalDependent, literal)
+		res.settingsGateOnly = append(res.settingsGateOnly, gateOnly)
+		res.credentialOnly = append(res.credentialOnly, credOnly)
 	}
 	return res, nil
 }

@@ -7,19 +7,28 @@ import (
 	pg_query "github.com/pganalyze/pg_query_go/v6"
 )
 
-// analyzeStmt analyzes one top-level statement.
-func analyzeStmt(n *pg_query.Node, text string, opts Options, version int32) (*Analyzed, bool) {
+// analyzeStmt analyzes one top-level statement. literal reports an
+// analysis that read a literal's value, gateOnly a select on pg_settings
+// that is only the grant reading configuration needs (settingsread.go),
+// credOnly a statement forbidden only for reading credentials
+// (credentials.go).
+func analyzeStmt(n *pg_query.Node, text string, opts Options, version int32) (an *Analyzed, literal, gateOnly, credOnly bool) {
 	a := newAnalyzer(opts)
 	a.version = version
-	an := &Analyzed{Text: text}
+	an = &Analyzed{Text: text}
+	// Before classify, so that the analysis of a PREPAREd statement,
+	// taken inside, has them too.
+	a.syntaxCalls(n)
+	a.settingsCalls(n)
 	tag := a.classify(n, an)
+	credOnly = a.forbidden == "" && a.credential != ""
 	an.Statement = a.statement(tag)
 	an.Writes = a.writes.lineage()
 	an.Assigns = setList(a.assigns)
 	an.FilterUnknown = a.filterUnknown
 	an.Reads = a.readsLineage()
 	an.Builtins, an.Operators = setList(a.builtins), setList(a.operators)
-	return an, a.literal
+	return an, a.literal, a.settingsGated && !a.settingsNamed, credOnly
 }
 
 // classify analyzes a statement node into a and an, and returns its tag.
@@ -64,8 +73,7 @@ func (a *analyzer) classify(n *pg_query.Node, an *Analyzed) string {
 	case *pg_query.Node_VariableSetStmt:
 		return a.setStmt(x.VariableSetStmt, an)
 	case *pg_query.Node_VariableShowStmt:
-		a.always = true
-		return "SHOW"
+		return a.showStmt(x.VariableShowStmt)
 	case *pg_query.Node_TransactionStmt:
 		return a.transactionStmt(x.TransactionStmt, an)
 	case *pg_query.Node_DiscardStmt:

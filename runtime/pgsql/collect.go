@@ -38,6 +38,13 @@ type analyzer struct {
 	// depth; readsUnknown is set when one of them could not be resolved.
 	reads        map[string]bool
 	readsUnknown bool
+	// settingsGated is set when reading configuration made the statement
+	// need select on pg_settings, settingsNamed when it names pg_settings
+	// itself (settingsread.go).
+	settingsGated, settingsNamed bool
+	// credential is the refusal of a credential read (credentials.go),
+	// kept apart from forbidden: statement forbids with it.
+	credential string
 	// version is the parse tree version, for Deparse.
 	version int32
 	// depth guards the Go recursion on pathological trees.
@@ -79,6 +86,15 @@ func (a *analyzer) access(class, table string) {
 		// Its rules turn UPDATE into set_config(name, setting): any
 		// setting, past what SET and set_config may change.
 		a.forbid("writing pg_catalog.pg_settings changes run-time settings (its rules call set_config), past the rules of SET")
+	}
+	if credentialCatalogs[table] && class != "select" && class != "copy_out" {
+		a.forbid("writing " + table + " changes roles, their settings or credentials, which are managed outside the gateway (as CREATE/ALTER ROLE and USER MAPPING are)")
+	}
+	if table == settingsCatalog {
+		a.settingsNamed = true
+	}
+	if (class == "select" || class == "copy_out") && settingsRelations[table] {
+		a.readSettings() // configuration files, stored settings (settingsread.go)
 	}
 	a.accesses[model.Access{Class: class, Table: table}] = true
 }
@@ -157,6 +173,7 @@ func (a *analyzer) filter(sources []string) {
 	for _, s := range sources {
 		a.filters[s] = true
 	}
+	a.credentials(Lineage{Sources: sources}) // JOIN USING (rolpassword): credentials.go
 }
 
 // filterLineage marks what l reads as filter columns.
@@ -171,7 +188,11 @@ func (a *analyzer) filterLineage(l Lineage) {
 func (a *analyzer) read(l Lineage) {
 	for _, s := range l.Sources {
 		a.reads[s] = true
+		if settingsColumns[s] {
+			a.readSettings() // settings stored for roles (settingsread.go)
+		}
 	}
+	a.credentials(l) // password verifiers, user mapping options (credentials.go)
 	if l.Unknown {
 		a.readsUnknown = true
 	}
@@ -191,7 +212,11 @@ func (a *analyzer) forbid(reason string) {
 
 // statement builds the model statement with sorted, deduplicated lists.
 func (a *analyzer) statement(tag string) model.Statement {
-	st := model.Statement{Tag: tag, Forbidden: a.forbidden, Always: a.always && a.forbidden == ""}
+	forbidden := a.forbidden
+	if forbidden == "" {
+		forbidden = a.credential
+	}
+	st := model.Statement{Tag: tag, Forbidden: forbidden, Always: a.always && forbidden == ""}
 	st.Accesses = make([]model.Access, 0, len(a.accesses))
 	for x := range a.accesses {
 		st.Accesses = append(st.Accesses, x)

@@ -65,18 +65,26 @@ func anySubLink(ns ...*pg_query.Node) bool {
 }
 
 // caseExpr walks a CASE: when a branch holds a subquery, the conditions
-// (and the CASE operand) that choose it are filters.
+// (and the CASE operand) that choose it are filters. So they are when a
+// branch or a condition may fail (fallible.go), and the operand always
+// (it is compared with =, which is not among the total expressions).
 func (a *analyzer) caseExpr(c *pg_query.CaseExpr, sc *scope, filter bool, acc *linAcc) {
 	if c.Arg != nil {
 		a.operators["="] = true // CASE x WHEN y compares with =
 	}
 	results := []*pg_query.Node{c.Defresult}
+	var conds []*pg_query.Node
 	for _, w := range c.Args {
 		if cw := w.GetCaseWhen(); cw != nil {
 			results = append(results, cw.Result)
+			conds = append(conds, cw.Expr)
 		}
 	}
-	cond := filter || anySubLink(results...)
+	cond := filter || a.anyEffectful(results...)
+	if a.checksFailures() {
+		// A later condition runs only when the earlier ones are false.
+		cond = cond || c.Arg != nil || a.anyEffectful(conds...)
+	}
 	a.expr(c.Arg, sc, cond, acc)
 	for _, w := range c.Args {
 		if cw := w.GetCaseWhen(); cw != nil {
@@ -90,11 +98,11 @@ func (a *analyzer) caseExpr(c *pg_query.CaseExpr, sc *scope, filter bool, acc *l
 }
 
 // coalesceExpr walks a COALESCE: the arguments before the last one that
-// holds a subquery decide whether it runs.
+// holds a subquery or may fail decide whether it runs.
 func (a *analyzer) coalesceExpr(c *pg_query.CoalesceExpr, sc *scope, filter bool, acc *linAcc) {
 	last := 0
 	for i, arg := range c.Args {
-		if i > 0 && hasSubLink(arg) {
+		if i > 0 && a.effectful(arg) {
 			last = i
 		}
 	}

@@ -18,6 +18,11 @@ func (a *analyzer) expr(n *pg_query.Node, sc *scope, filter bool, acc *linAcc) {
 		return
 	}
 	defer a.leave()
+	if !filter && a.checksFailures() && !a.nodeTotal(n) {
+		// An expression that may fail: whether the statement fails (and
+		// its SQLSTATE) depends on what it reads (fallible.go).
+		filter = true
+	}
 	switch x := n.Node.(type) {
 	case *pg_query.Node_AConst, *pg_query.Node_ParamRef, *pg_query.Node_SqlvalueFunction,
 		*pg_query.Node_String_, *pg_query.Node_Integer, *pg_query.Node_Float,
@@ -46,8 +51,9 @@ func (a *analyzer) expr(n *pg_query.Node, sc *scope, filter bool, acc *linAcc) {
 		a.coalesceExpr(x.CoalesceExpr, sc, filter, acc)
 	case *pg_query.Node_BoolExpr:
 		// AND and OR stop at the first deciding argument: with a
-		// subquery among them, each decides whether the others run.
-		lazy := filter || len(x.BoolExpr.Args) > 1 && anySubLink(x.BoolExpr.Args...)
+		// subquery or an expression that may fail among them, each
+		// decides whether the others run.
+		lazy := filter || len(x.BoolExpr.Args) > 1 && a.anyEffectful(x.BoolExpr.Args...)
 		for _, arg := range x.BoolExpr.Args {
 			a.expr(arg, sc, lazy, acc)
 		}
@@ -168,6 +174,11 @@ func (a *analyzer) columnRef(c *pg_query.ColumnRef, sc *scope, filter bool, acc 
 				l.Unknown = true
 			} else {
 				a.builtins[parts[n-1]] = true
+			}
+			if a.checksFailures() && !totalOfRow(parts[n-1]) {
+				// f(q) may fail on some values of the row, as
+				// the same call written f(q) (fallible.go).
+				a.filterLineage(star)
 			}
 		}
 	}

@@ -41,11 +41,13 @@ func (a *analyzer) copyStmt(c *pg_query.CopyStmt, an *Analyzed) {
 		cols := stringList(c.Attlist)
 		if len(cols) == 0 {
 			an.Outputs = []Lineage{target.star()}
-			return
 		}
 		for _, col := range cols {
 			l, _ := target.col(col)
 			an.Outputs = append(an.Outputs, l)
+		}
+		for _, l := range an.Outputs {
+			a.credentials(l) // COPY pg_authid TO STDOUT (credentials.go)
 		}
 		return
 	}

@@ -65,19 +65,42 @@ func GeneratedColumns(table string, columns []string, generated map[string]strin
 // ViewFromDefinition analyzes a view's defining query. opts must resolve
 // names as the session that rendered the definition did.
 func ViewFromDefinition(columns []string, definition string, opts Options) (*View, error) {
-	res, err := Analyze(definition, opts)
+	all, err := analyze(definition, opts)
 	if err != nil {
 		return nil, fmt.Errorf("analyzing view definition: %w", err)
 	}
+	res := all.out
 	if len(res) != 1 || res[0].Statement.Tag != "SELECT" {
 		return nil, errors.New("analyzing view definition: not a single SELECT")
 	}
 	outs := res[0].Outputs
 	v := &View{Columns: columns, Outputs: outs, Reads: res[0].Reads, Code: res[0].Statement.Functions}
 	for _, x := range res[0].Statement.Accesses {
-		if x.Table != "" {
+		if x.Table != "" && !(all.settingsGateOnly[0] && x == settingsGate) {
+			// (The select on pg_settings that reading configuration
+			// needs is a grant the statement must hold, not a relation
+			// the view reads: settingsread.go.)
 			v.Relations = append(v.Relations, x.Table)
 		}
+	}
+	if all.credentialOnly[0] && len(outs) == len(columns) {
+		// A catalog view over credentials (pg_user_mappings over
+		// pg_user_mapping.umoptions, pg_shadow over
+		// pg_authid.rolpassword): a statement naming the credential
+		// column itself is forbidden (credentials.go); the columns
+		// computed from credentials are of unknown origin, so that a
+		// view exposing them under another name is denied where
+		// masking applies, and the others keep their lineage (pg_user,
+		// over pg_shadow, stays readable there).
+		v.Outputs = make([]Lineage, len(outs))
+		for i, o := range outs {
+			v.Outputs[i] = o
+			if credentialSource(o) {
+				v.Outputs[i].Unknown = true
+				v.Outputs[i].Direct = false
+			}
+		}
+		return v, nil
 	}
 	if res[0].Statement.Forbidden != "" || len(outs) != len(columns) {
 		// A query the gateway refuses to run (one reading pg_stats,

@@ -1,0 +1,328 @@
+package pgsql
+
+import (
+	"strings"
+
+	pg_query "github.com/pganalyze/pg_query_go/v6"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// Whether a statement fails is observable even when every value it
+// returns is masked, and so is the SQLSTATE: SELECT 1/(ascii(ssn) - 57)
+// FROM t WHERE id = 1 fails with 22012 exactly when the first digit is 9,
+// ssn::int with 22P02 unless the value is a number, (salary - 50000)::int2
+// with 22003 past a bound, and SELECT CASE WHEN ssn LIKE '9%' THEN
+// 1/(id - id) END turns any condition into an error. A binary search reads a value in a
+// few dozen statements. So, under column masking, a value may reach the
+// output only through expressions that cannot fail and cannot decide
+// whether something that can fail runs:
+//
+//   - a column read (transitively) under an expression that is not total
+//     (nodeTotal) is read in a filter position: a masked column there is
+//     denied unless its rule sets allow_filter;
+//   - what decides whether an expression that may fail runs (the
+//     conditions and operand of a CASE, the arguments of COALESCE before
+//     it, the arguments of AND and OR beside it) is a filter, as it is for
+//     a subquery (conditional.go).
+//
+// The total expressions are a short allow-list, each cheap and unable to
+// fail whatever the values of its arguments (the analyzer does not know
+// their types, so whatever type a column may have):
+//
+//   - column references, whole-row references and field selection
+//     ((c).ssn, (c).*), constants and parameters;
+//   - explicit casts to text, varchar(n), char(n) and name (an explicit
+//     cast to a length truncates without error; every type's output
+//     function is total), and COLLATE;
+//   - IS [NOT] NULL, IS [NOT] TRUE/FALSE/UNKNOWN, NOT, AND, OR, ROW(...);
+//   - upper, lower, length, char_length, character_length, octet_length
+//     and md5 of one argument, concat and concat_ws, pg_typeof (which
+//     reads only the argument's type), and the aggregates count, min and
+//     max (built-in comparisons do not fail);
+//   - x || y when one side is a string literal that is not an array
+//     literal (an array on the other side would make it an array literal
+//     and fail on every row, not on some), or when both sides are known
+//     not to be arrays (text || text); concatenating arrays fails on
+//     mismatched dimensions, and appending to a multidimensional array
+//     fails too;
+//   - CASE, COALESCE and ARRAY[...] whose values need no conversion that
+//     can fail: at most one of them is not a literal or a text-typed
+//     expression (coalesce(d, now()) converts a date to a timestamp, which
+//     fails past the timestamp range; ARRAY[a, b] of two arrays fails on
+//     mismatched dimensions).
+//
+// Everything else may fail: operators (arithmetic overflows and divides by
+// zero, LIKE fails on a pattern ending in its escape character only when
+// the text matches up to it, a regular expression may run for long),
+// casts to other types, subscripts, every other function (substr with a
+// negative length, to_date, repeat's size, format's width, the JSON
+// builders' null keys), GREATEST, LEAST, NULLIF, comparisons. Unmasked
+// columns are not concerned (a filter on them is allowed), and a rule with
+// allow_filter permits every computation over its column.
+//
+// DDL is walked without the rule: its expressions (a CHECK, a DEFAULT, an
+// index expression) read only the relation being changed, which the
+// gateway does not let a grant under masking change when it holds masked
+// columns, and they cannot hold subqueries.
+
+// totalFunctions are the built-in functions that cannot fail, with the
+// numbers of arguments for which they cannot (-1: any).
+var totalFunctions = map[string]int{
+	"upper": 1, "lower": 1, "length": 1, "char_length": 1, "character_length": 1,
+	"octet_length": 1, "md5": 1, "concat": -1, "concat_ws": -1,
+	"count": 1, "min": 1, "max": 1, "pg_typeof": 1,
+}
+
+// textFunctions are the total functions whose result is text whatever
+// their arguments (upper and lower of a range return its bound).
+var textFunctions = setOf(`md5 concat concat_ws`)
+
+// textTypes are the types an explicit cast to which cannot fail.
+var textTypes = setOf(`text varchar bpchar name`)
+
+// checksFailures reports whether the walk applies the rule: not while
+// walking DDL (see above).
+func (a *analyzer) checksFailures() bool { return a.looseClass != "ddl" }
+
+// nodeTotal reports whether evaluating n itself cannot fail, whatever the
+// values of its arguments (which the walk checks on their own), and
+// chooses nothing whose evaluation may fail beyond what caseExpr,
+// coalesceExpr and the AND/OR walk make filters. Nodes that only
+// structure a statement (a subquery, a target, a list) are total; every
+// node kind not named here may fail (fail closed).
+func (a *analyzer) nodeTotal(n *pg_query.Node) bool {
+	switch x := n.Node.(type) {
+	case *pg_query.Node_ColumnRef, *pg_query.Node_AConst, *pg_query.Node_ParamRef,
+		*pg_query.Node_SqlvalueFunction, *pg_query.Node_String_, *pg_query.Node_Integer,
+		*pg_query.Node_Float, *pg_query.Node_Boolean, *pg_query.Node_BitString,
+		*pg_query.Node_SetToDefault, *pg_query.Node_AStar:
+		return true
+	case *pg_query.Node_NullTest, *pg_query.Node_BooleanTest, *pg_query.Node_BoolExpr,
+		*pg_query.Node_RowExpr, *pg_query.Node_CollateClause:
+		return true
+	case *pg_query.Node_List, *pg_query.Node_ResTarget, *pg_query.Node_CaseWhen,
+		*pg_query.Node_NamedArgExpr, *pg_query.Node_MultiAssignRef, *pg_query.Node_SortBy,
+		*pg_query.Node_WindowDef, *pg_query.Node_SubLink, *pg_query.Node_RangeVar,
+		*pg_query.Node_SelectStmt, *pg_query.Node_InsertStmt, *pg_query.Node_UpdateStmt,
+		*pg_query.Node_DeleteStmt, *pg_query.Node_MergeStmt:
+		// Structure: what they hold is checked on its own, and a
+		// subquery's running is decided as conditional.go says.
+		return true
+	case *pg_query.Node_TypeCast:
+		return textType(x.TypeCast.TypeName)
+	case *pg_query.Node_FuncCall:
+		return totalCall(x.FuncCall)
+	case *pg_query.Node_AExpr:
+		return a.totalConcat(x.AExpr)
+	case *pg_query.Node_AIndirection:
+		// Field selection cannot fail; a subscript may, and so may a
+		// function of the row in field notation ((q).f is f(q)).
+		for _, ind := range x.AIndirection.Indirection {
+			s := ind.GetString_()
+			if s == nil && ind.GetAStar() == nil || s != nil && rowFunctions[s.Sval] && !totalOfRow(s.Sval) {
+				return false
+			}
+		}
+		return true
+	case *pg_query.Node_CaseExpr:
+		results := []*pg_query.Node{x.CaseExpr.Defresult}
+		for _, w := range x.CaseExpr.Args {
+			if cw := w.GetCaseWhen(); cw != nil {
+				results = append(results, cw.Result)
+			}
+		}
+		return a.sameType(results, false)
+	case *pg_query.Node_CoalesceExpr:
+		return a.sameType(x.CoalesceExpr.Args, false)
+	case *pg_query.Node_AArrayExpr:
+		return a.sameType(x.AArrayExpr.Elements, true)
+	}
+	return false
+}
+
+// textType reports a type an explicit cast to which cannot fail: text,
+// varchar(n), char(n) or name, not an array of them. Unqualified names
+// resolve to pg_catalog's types, which the server searches first.
+func textType(tn *pg_query.TypeName) bool {
+	if tn == nil || len(tn.ArrayBounds) > 0 || tn.Setof || tn.PctType {
+		return false
+	}
+	names := stringList(tn.Names)
+	if len(names) == 2 && names[0] == "pg_catalog" {
+		names = names[1:]
+	}
+	return len(names) == 1 && textTypes[names[0]]
+}
+
+// totalCall reports a call of a total function of the safe set with
+// arguments it cannot fail on.
+func totalCall(f *pg_query.FuncCall) bool {
+	name, safe := classifyFunction(f.Funcname)
+	if !safe || f.AggWithinGroup || f.FuncVariadic {
+		return false
+	}
+	bare := bareName(name)
+	arity, ok := totalFunctions[bare]
+	switch {
+	case !ok:
+		return false
+	case f.AggStar:
+		return bare == "count"
+	case arity >= 0 && len(f.Args) != arity:
+		return false
+	}
+	for _, arg := range f.Args {
+		if arg.GetNamedArgExpr() != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// totalOfRow reports a function of the safe set that cannot fail when
+// called with one argument, a whole row (field notation: q.f is f(q)).
+func totalOfRow(name string) bool {
+	arity, ok := totalFunctions[name]
+	return ok && (arity == 1 || arity < 0) && safeFunctions[name]
+}
+
+// totalConcat reports x || y that cannot fail (see the list above).
+func (a *analyzer) totalConcat(e *pg_query.A_Expr) bool {
+	if e.Kind != pg_query.A_Expr_Kind_AEXPR_OP || e.Lexpr == nil || e.Rexpr == nil || len(e.Name) == 0 {
+		return false
+	}
+	name := stringList(e.Name)
+	if name[len(name)-1] != "||" || len(name) > 2 || len(name) == 2 && name[0] != "pg_catalog" {
+		return false
+	}
+	if a.scalarString(e.Lexpr) || a.scalarString(e.Rexpr) {
+		return true
+	}
+	return a.notArray(e.Lexpr) && a.notArray(e.Rexpr)
+}
+
+// scalarString reports a string literal that is not an array literal: an
+// array literal starts with { or with its dimensions ([1:2]={...}) after
+// white space. The answer reads the literal's value: the analysis then
+// depends on it, and is not cached by shape.
+func (a *analyzer) scalarString(n *pg_query.Node) bool {
+	c := n.GetAConst()
+	if c == nil || c.Isnull {
+		return false
+	}
+	s, ok := c.Val.(*pg_query.A_Const_Sval)
+	if !ok {
+		return false
+	}
+	a.literal = true
+	v := strings.TrimLeft(s.Sval.GetSval(), " \t\n\r\v\f")
+	return !strings.HasPrefix(v, "{") && !strings.HasPrefix(v, "[")
+}
+
+// notArray reports an expression whose value is never an array: a
+// non-null constant that is not a string, a string that is not an array
+// literal, a cast to a text type, a total concatenation (one whose
+// string literal would be an array literal against an array fails on
+// every row, before any value is read), or a call that returns text.
+func (a *analyzer) notArray(n *pg_query.Node) bool {
+	switch x := n.Node.(type) {
+	case *pg_query.Node_AConst:
+		if x.AConst.Isnull {
+			return false
+		}
+		if _, str := x.AConst.Val.(*pg_query.A_Const_Sval); str {
+			return a.scalarString(n)
+		}
+		return true
+	case *pg_query.Node_TypeCast:
+		return textType(x.TypeCast.TypeName)
+	case *pg_query.Node_AExpr:
+		return a.totalConcat(x.AExpr)
+	case *pg_query.Node_FuncCall:
+		name, _ := classifyFunction(x.FuncCall.Funcname)
+		return totalCall(x.FuncCall) && textFunctions[bareName(name)]
+	case *pg_query.Node_CollateClause:
+		return x.CollateClause.Arg != nil && a.notArray(x.CollateClause.Arg)
+	}
+	return false
+}
+
+// sameType reports whether the values of a CASE, a COALESCE or an array
+// constructor need no conversion that may fail to share one type: at most
+// one of them is an expression of unknown type, the others being literals
+// or text-typed. In an array constructor a literal must not be an array
+// literal (arrays of arrays must have matching dimensions).
+func (a *analyzer) sameType(values []*pg_query.Node, array bool) bool {
+	typed := 0
+	for _, v := range values {
+		if v == nil || v.Node == nil {
+			continue // CASE without ELSE
+		}
+		if c := v.GetAConst(); c != nil && !array {
+			continue // takes the others' type
+		}
+		if a.notArray(v) {
+			continue
+		}
+		typed++
+	}
+	return typed <= 1
+}
+
+// effectful reports whether evaluating n may fail or runs a subquery:
+// then what decides whether n is evaluated is a filter. Outside the rule
+// (DDL), only subqueries count.
+func (a *analyzer) effectful(n *pg_query.Node) bool {
+	if n == nil || n.Node == nil {
+		return false
+	}
+	if !a.checksFailures() {
+		return hasSubLink(n)
+	}
+	return a.effectIn(n.ProtoReflect(), 0)
+}
+
+// anyEffectful reports whether one of ns is effectful.
+func (a *analyzer) anyEffectful(ns ...*pg_query.Node) bool {
+	for _, n := range ns {
+		if a.effectful(n) {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *analyzer) effectIn(m protoreflect.Message, depth int) bool {
+	if depth > maxSubLinkDepth {
+		return true // fail closed
+	}
+	switch x := m.Interface().(type) {
+	case *pg_query.SubLink:
+		return true
+	case *pg_query.Node:
+		if x.Node == nil {
+			return false
+		}
+		if !a.nodeTotal(x) {
+			return true
+		}
+	case *pg_query.TypeName:
+		return false // its modifiers are constants
+	}
+	found := false
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		if fd.Message() == nil || fd.IsMap() {
+			return true
+		}
+		if fd.IsList() {
+			l := v.List()
+			for i := 0; i < l.Len() && !found; i++ {
+				found = a.effectIn(l.Get(i).Message(), depth+1)
+			}
+		} else {
+			found = a.effectIn(v.Message(), depth+1)
+		}
+		return !found
+	})
+	return found
+}

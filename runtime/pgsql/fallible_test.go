@@ -1,0 +1,158 @@
+package pgsql
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+// fallibleCases: a column read under an expression that may fail, or by
+// what decides whether one runs, is a filter column (fallible.go); the
+// total expressions keep their columns out of the filters. filters is the
+// statement's whole FilterColumns.
+var fallibleCases = []struct {
+	name    string
+	sql     string
+	filters []string
+}{
+	// Error oracles: whether the statement fails depends on the value.
+	{"cast to int", "SELECT ssn::int FROM t", []string{"app.t.ssn"}},
+	{"cast function form", "SELECT int4(ssn) FROM t", []string{"app.t.ssn"}},
+	{"cast to a qualified type", "SELECT CAST(ssn AS pg_catalog.int4) FROM t", []string{"app.t.ssn"}},
+	{"cast to a text array", "SELECT ssn::text[] FROM t", []string{"app.t.ssn"}},
+	{"cast to jsonb", "SELECT ('{\"a\": ' || ssn || '}')::jsonb FROM t", []string{"app.t.ssn"}},
+	{"cast over a cast to text", "SELECT ssn::text::int FROM t", []string{"app.t.ssn"}},
+	{"division by a difference", "SELECT 1 / (ascii(ssn) - 57) FROM t WHERE id = 1", []string{"app.t.id", "app.t.ssn"}},
+	{"overflow", "SELECT (salary - 50000)::int2 FROM t", []string{"app.t.salary"}},
+	{"to_date", "SELECT to_date(ssn, 'YYYY') FROM t", []string{"app.t.ssn"}},
+	{"substr length", "SELECT substr('abc', 1, ascii(ssn) - 57) FROM t", []string{"app.t.ssn"}},
+	{"repeat size", "SELECT repeat('x', ascii(ssn) * 100000000) FROM t", []string{"app.t.ssn"}},
+	{"format width", "SELECT format('%*s', ascii(ssn), 'x') FROM t", []string{"app.t.ssn"}},
+	{"regular expression", "SELECT ssn ~ '^9' FROM t", []string{"app.t.ssn"}},
+	{"like ending in its escape", `SELECT ssn LIKE '9\' FROM t`, []string{"app.t.ssn"}},
+	{"comparison", "SELECT ssn > '5' FROM t", []string{"app.t.ssn"}},
+	{"nullif", "SELECT nullif(ssn, 'x') FROM t", []string{"app.t.ssn"}},
+	{"greatest", "SELECT greatest(salary, 0) FROM t", []string{"app.t.salary"}},
+	{"subscript", "SELECT (ARRAY[1, 2])[ascii(ssn) - 48] FROM t", []string{"app.t.ssn"}},
+	{"subscript of a column", "SELECT arr[1] FROM t", []string{"app.t.arr"}},
+	{"json builder key", "SELECT json_build_object(ssn, 1) FROM t", []string{"app.t.ssn"}},
+	{"to_json", "SELECT to_json(ssn) FROM t", []string{"app.t.ssn"}},
+	{"whole row to json", "SELECT row_to_json(c) FROM t c", []string{"app.t.*", "app.t.c"}},
+	{"field notation", "SELECT c.to_jsonb FROM t c", []string{"app.t.*"}},
+	{"field notation in parentheses", "SELECT (c).to_json FROM t c", []string{"app.t.*", "app.t.c"}},
+	{"xml", "SELECT xmlelement(name x, ssn) FROM t", []string{"app.t.ssn"}},
+	{"qualified user function named like a total one", "SELECT app.upper(ssn) FROM t", []string{"app.t.ssn"}},
+	{"length with an encoding", "SELECT length(b, 'UTF8') FROM t", []string{"app.t.b"}},
+	{"sum", "SELECT sum(salary) FROM t", []string{"app.t.salary"}},
+	{"string_agg", "SELECT string_agg(ssn, ',') FROM t", []string{"app.t.ssn"}},
+	{"count of a cast", "SELECT count(ssn::int) FROM t", []string{"app.t.ssn"}},
+	{"window function", "SELECT lag(ssn) OVER () FROM t", []string{"app.t.ssn"}},
+	{"total call over a failing one", "SELECT upper(ssn::int::text) FROM t", []string{"app.t.ssn"}},
+
+	// Concatenation: arrays fail on mismatched dimensions.
+	{"concat array literal", "SELECT arr || '{x}' FROM t", []string{"app.t.arr"}},
+	{"concat dimensions", "SELECT arr || '[1:1]={x}' FROM t", []string{"app.t.arr"}},
+	{"append to an array", "SELECT arr || 1 FROM t", []string{"app.t.arr"}},
+	{"append text to an array", "SELECT arr || x::text FROM t", []string{"app.t.arr", "app.t.x"}},
+	{"concat of two columns", "SELECT ssn || card FROM t", []string{"app.t.card", "app.t.ssn"}},
+	{"concat chain ending in a column", "SELECT ssn || '-' || card FROM t", []string{"app.t.card", "app.t.ssn"}},
+	{"concat with null", "SELECT (arr || NULL) || x::text FROM t", []string{"app.t.arr", "app.t.x"}},
+	{"concat by a user operator", "SELECT ssn OPERATOR(app.||) 'x' FROM t", []string{"app.t.ssn"}},
+
+	// What decides whether something that may fail runs.
+	{"case chooses a failure", "SELECT CASE WHEN ssn LIKE '9%' THEN 1 / 0 END FROM t", []string{"app.t.ssn"}},
+	{"case total condition chooses a failure", "SELECT CASE WHEN ssn IS NULL THEN 1 / 0 END FROM t", []string{"app.t.ssn"}},
+	{"case earlier condition", "SELECT CASE WHEN ssn IS NULL THEN 'a' WHEN id::int2 > 0 THEN 'b' END FROM t", []string{"app.t.id", "app.t.ssn"}},
+	{"case else fails", "SELECT CASE WHEN ssn IS NULL THEN 0 ELSE 1 / id END FROM t", []string{"app.t.id", "app.t.ssn"}},
+	{"case operand", "SELECT CASE ssn WHEN 'a' THEN 'b' END FROM t", []string{"app.t.ssn"}},
+	{"case converts a value", "SELECT CASE WHEN id IS NULL THEN d ELSE now() END FROM t", []string{"app.t.d", "app.t.id"}},
+	{"coalesce fallback fails", "SELECT coalesce(ssn, (1 / 0)::text) FROM t", []string{"app.t.ssn"}},
+	{"coalesce converts a value", "SELECT coalesce(d, now()) FROM t", []string{"app.t.d"}},
+	{"coalesce of two columns", "SELECT coalesce(ssn, card) FROM t", []string{"app.t.card", "app.t.ssn"}},
+	{"or beside a failure", "SELECT ssn IS NULL OR id::int2 > 0 FROM t", []string{"app.t.id", "app.t.ssn"}},
+	{"and beside a failure", "SELECT ssn IS NOT NULL AND 1 / 0 = 1 FROM t", []string{"app.t.ssn"}},
+	{"array of two columns", "SELECT ARRAY[a, b] FROM t", []string{"app.t.a", "app.t.b"}},
+	{"array with an array literal", "SELECT ARRAY[arr, '{1}'] FROM t", []string{"app.t.arr"}},
+
+	// Wherever the expression is.
+	{"scalar subquery", "SELECT (SELECT ssn::int FROM t LIMIT 1)", []string{"app.t.ssn"}},
+	{"cast of a scalar subquery", "SELECT (SELECT ssn FROM t LIMIT 1)::int", []string{"app.t.ssn"}},
+	{"cte", "WITH w AS (SELECT ssn::int AS x FROM t) SELECT x FROM w", []string{"app.t.ssn"}},
+	{"unused derived column", "SELECT count(*) FROM (SELECT ssn::int FROM t) s", []string{"app.t.ssn"}},
+	{"lateral", "SELECT l.v FROM t c, LATERAL (SELECT c.ssn::int AS v) l", []string{"app.t.ssn"}},
+	{"values", "VALUES ((SELECT ssn FROM t LIMIT 1)::int)", []string{"app.t.ssn"}},
+	{"insert select", "INSERT INTO o (x) SELECT ssn::int FROM t", []string{"app.t.ssn"}},
+	{"update set", "UPDATE t SET note = (ssn::int)::text", []string{"app.t.ssn"}},
+	{"returning", "DELETE FROM t WHERE id = 1 RETURNING ssn::int", []string{"app.t.id", "app.t.ssn"}},
+	{"aggregate filter", "SELECT count(*) FILTER (WHERE id > 0), max(ssn::int) FROM t", []string{"app.t.id", "app.t.ssn"}},
+	{"copy", "COPY (SELECT ssn::int FROM t) TO STDOUT", []string{"app.t.ssn"}},
+	{"prepare", "PREPARE p AS SELECT ssn::int FROM t", []string{"app.t.ssn"}},
+
+	// Total expressions: no filters.
+	{"plain columns", "SELECT ssn, c, (c).ssn, (c).* FROM t c", nil},
+	{"field notation of a total function", "SELECT c.concat FROM t c", nil},
+	{"casts to text types", "SELECT ssn::text, ssn::varchar(3), ssn::char(2), ssn::name, CAST(ssn AS pg_catalog.text), c::text FROM t c", nil},
+	{"collate and null tests", `SELECT ssn COLLATE "C", ssn IS NULL, ssn IS NOT NULL, (ssn IS NULL) IS TRUE, NOT (ssn IS NULL) FROM t`, nil},
+	{"total functions", "SELECT upper(ssn), lower(ssn), length(ssn), char_length(ssn), octet_length(ssn), md5(ssn), concat(ssn, card), concat_ws('-', ssn, card) FROM t", nil},
+	{"qualified total function", "SELECT pg_catalog.upper(ssn) FROM t", nil},
+	{"type of a value", "SELECT pg_typeof(ssn)::text, c.pg_typeof FROM t c", nil},
+	{"total aggregates", "SELECT count(*), count(ssn), count(DISTINCT ssn), min(ssn), max(card) FROM t", nil},
+	{"concatenations", "SELECT ssn || 'x', 'x' || ssn || 'y', ssn::text || card::text, upper(ssn) || '-', md5(ssn) || card::text FROM t", nil},
+	{"row constructor", "SELECT ROW(ssn, card), ROW(c.*) FROM t c", nil},
+	{"case of total parts", "SELECT CASE WHEN ssn IS NULL THEN 'none' ELSE ssn END FROM t", nil},
+	{"coalesce of total parts", "SELECT coalesce(ssn, 'none'), coalesce(ssn::text, card::text), coalesce(salary, 0) FROM t", nil},
+	{"array of total parts", "SELECT ARRAY[ssn], ARRAY[ssn, 'x'], ARRAY[ssn::text, card::text] FROM t", nil},
+	{"and or of total parts", "SELECT ssn IS NULL OR card IS NULL FROM t", nil},
+	{"subquery of total parts", "SELECT (SELECT upper(ssn) FROM t LIMIT 1)", nil},
+
+	// Unmasked columns are filters too (the proxy allows filters on
+	// them); the rule does not reach DDL.
+	{"computed unmasked", "SELECT id + 1, 1 / id FROM t", []string{"app.t.id"}},
+	{"ddl", "CREATE TABLE s (a int CHECK (a > 0 OR a IS NULL) DEFAULT 1 / 1, b text GENERATED ALWAYS AS (a::text || 'x') STORED)", nil},
+}
+
+func TestFallibleFilters(t *testing.T) {
+	opts := Options{SearchPath: []string{"app"}}
+	for _, tc := range fallibleCases {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := Analyze(tc.sql, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			an := res[0]
+			if an.Prepared != nil {
+				an = an.Prepared
+			}
+			if diff := cmp.Diff(tc.filters, an.Statement.FilterColumns, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("%s: filter columns (-want +got):\n%s", tc.sql, diff)
+			}
+			if an.FilterUnknown {
+				t.Errorf("%s: FilterUnknown set", tc.sql)
+			}
+		})
+	}
+}
+
+// TestFallibleLiteralNotCachedByShape: whether x || 'literal' may fail
+// depends on the literal's value (an array literal concatenates arrays),
+// so the analysis must not be shared by shape with another literal.
+func TestFallibleLiteralNotCachedByShape(t *testing.T) {
+	z := NewAnalyzer(Options{}, 0)
+	for _, q := range []struct {
+		sql     string
+		filters []string
+	}{
+		{"SELECT arr || 'x' FROM t", nil},
+		{"SELECT arr || '{x}' FROM t", []string{"public.t.arr"}},
+		{"SELECT arr || 'y' FROM t", nil},
+	} {
+		res, err := z.Analyze(q.sql)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(q.filters, res[0].Statement.FilterColumns, cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("%s: filter columns (-want +got):\n%s", q.sql, diff)
+		}
+	}
+}

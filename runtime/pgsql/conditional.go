@@ -37,21 +37,31 @@ func subLinkIn(m protoreflect.Message, depth int) bool {
 		return true
 	}
 	found := false
+	children(m, func(c protoreflect.Message) bool {
+		found = subLinkIn(c, depth+1)
+		return !found
+	})
+	return found
+}
+
+// children calls f with every message-valued field of m, list elements
+// one by one, in order, until f returns false.
+func children(m protoreflect.Message, f func(protoreflect.Message) bool) {
 	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
 		if fd.Message() == nil || fd.IsMap() {
 			return true
 		}
-		if fd.IsList() {
-			l := v.List()
-			for i := 0; i < l.Len() && !found; i++ {
-				found = subLinkIn(l.Get(i).Message(), depth+1)
-			}
-		} else {
-			found = subLinkIn(v.Message(), depth+1)
+		if !fd.IsList() {
+			return f(v.Message())
 		}
-		return !found
+		l := v.List()
+		for i := 0; i < l.Len(); i++ {
+			if !f(l.Get(i).Message()) {
+				return false
+			}
+		}
+		return true
 	})
-	return found
 }
 
 // anySubLink reports whether one of ns holds a subquery.

@@ -112,18 +112,8 @@ func (a *analyzer) expr(n *pg_query.Node, sc *scope, filter bool, acc *linAcc) {
 
 // generic visits every message-valued field of m.
 func (a *analyzer) generic(m protoreflect.Message, sc *scope, filter bool, acc *linAcc) {
-	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		if fd.Message() == nil || fd.IsMap() {
-			return true
-		}
-		if fd.IsList() {
-			l := v.List()
-			for i := 0; i < l.Len(); i++ {
-				a.genericMsg(l.Get(i).Message(), sc, filter, acc)
-			}
-			return true
-		}
-		a.genericMsg(v.Message(), sc, filter, acc)
+	children(m, func(c protoreflect.Message) bool {
+		a.genericMsg(c, sc, filter, acc)
 		return true
 	})
 }

@@ -310,18 +310,8 @@ func (a *analyzer) effectIn(m protoreflect.Message, depth int) bool {
 		return false // its modifiers are constants
 	}
 	found := false
-	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		if fd.Message() == nil || fd.IsMap() {
-			return true
-		}
-		if fd.IsList() {
-			l := v.List()
-			for i := 0; i < l.Len() && !found; i++ {
-				found = a.effectIn(l.Get(i).Message(), depth+1)
-			}
-		} else {
-			found = a.effectIn(v.Message(), depth+1)
-		}
+	children(m, func(c protoreflect.Message) bool {
+		found = a.effectIn(c, depth+1)
 		return !found
 	})
 	return found

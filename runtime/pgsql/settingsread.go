@@ -163,18 +163,8 @@ func (a *analyzer) settingsCallsIn(m protoreflect.Message, depth int) {
 			}
 		}
 	}
-	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		if fd.Message() == nil || fd.IsMap() {
-			return true
-		}
-		if fd.IsList() {
-			l := v.List()
-			for i := 0; i < l.Len(); i++ {
-				a.settingsCallsIn(l.Get(i).Message(), depth+1)
-			}
-			return true
-		}
-		a.settingsCallsIn(v.Message(), depth+1)
+	children(m, func(c protoreflect.Message) bool {
+		a.settingsCallsIn(c, depth+1)
 		return true
 	})
 }

@@ -84,18 +84,8 @@ func (a *analyzer) syntaxCallsIn(m protoreflect.Message, depth int) {
 	if name := syntaxCallName(m); name != "" {
 		a.builtins[name] = true
 	}
-	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		if fd.Message() == nil || fd.IsMap() {
-			return true
-		}
-		if fd.IsList() {
-			l := v.List()
-			for i := 0; i < l.Len(); i++ {
-				a.syntaxCallsIn(l.Get(i).Message(), depth+1)
-			}
-			return true
-		}
-		a.syntaxCallsIn(v.Message(), depth+1)
+	children(m, func(c protoreflect.Message) bool {
+		a.syntaxCallsIn(c, depth+1)
 		return true
 	})
 }

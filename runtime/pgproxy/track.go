@@ -32,7 +32,9 @@ const maxGoneNames = 1024
 // session idle (ReadyForQuery 'I'). The gateway does not follow
 // savepoints: after ROLLBACK TO SAVEPOINT it forgets the cursors of the
 // transaction in progress, and FETCH from a forgotten cursor is refused
-// (42501) rather than answered as missing, since it may still exist.
+// (42501) rather than answered as missing, since it may still exist; a
+// FETCH that a DECLARE of the name still pending may answer is decided
+// with the forgotten cursor as a candidate too.
 //
 // Ownership: mu guards every field; the client loop calls add and lookup,
 // the relay settle.
@@ -47,6 +49,14 @@ type sqlTracker struct {
 type objectSet struct {
 	live map[string]*sqlObject
 	gone map[string]bool // dropped, as the server confirmed
+	// forgotten are cursors dropped from live at a ROLLBACK TO SAVEPOINT:
+	// the server may still hold them (those declared before the
+	// savepoint). A FETCH of the name alone is refused; one that another
+	// object of the name may answer (a DECLARE still pending) counts the
+	// forgotten one as a candidate too. A name stays here until a DECLARE
+	// of it succeeds (so none existed), a CLOSE of it succeeds, or its
+	// transaction rolls back.
+	forgotten map[string]*sqlObject
 }
 
 // sqlObject is a PREPAREd statement or a DECLAREd cursor.
@@ -115,12 +125,20 @@ func (t *sqlTracker) add(effs ...*sqlEffect) {
 // the same query string) have run, and whether the server confirmed it
 // dropped (as far as those statements go).
 func (t *sqlTracker) lookup(cursor bool, name string, local []*sqlEffect) (cands []*sqlObject, gone bool) {
+	cands, gone, _ = t.lookupCursor(cursor, name, local)
+	return cands, gone
+}
+
+// lookupCursor is lookup, also returning the forgotten cursor of the name
+// the server may still hold (objectSet.forgotten), if any.
+func (t *sqlTracker) lookupCursor(cursor bool, name string, local []*sqlEffect) (cands []*sqlObject, gone bool, forgotten *sqlObject) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	set := &t.prepared
 	if cursor {
 		set = &t.cursors
 	}
+	forgotten = set.forgotten[name]
 	// all is every object the name held at some point of the sequence:
 	// after ROLLBACK TO SAVEPOINT any of them may exist (those declared
 	// before the savepoint survive it, and a COMMIT or ROLLBACK before it
@@ -157,7 +175,7 @@ func (t *sqlTracker) lookup(cursor bool, name string, local []*sqlEffect) (cands
 			}
 		}
 	}
-	return cands, gone
+	return cands, gone, forgotten
 }
 
 // settle applies e when the server completed its statement (ok) and takes
@@ -183,9 +201,11 @@ func (t *sqlTracker) settle(e *sqlEffect, ok bool) {
 		e.obj.fresh = e.kind == effDeclare
 		set.live[e.name] = e.obj
 		delete(set.gone, e.name)
+		delete(set.forgotten, e.name)
 	case effDeallocate, effClose:
 		if e.name != "" {
 			delete(set.live, e.name)
+			delete(set.forgotten, e.name)
 			set.drop(e.name)
 			return
 		}
@@ -193,6 +213,7 @@ func (t *sqlTracker) settle(e *sqlEffect, ok bool) {
 			set.drop(name)
 		}
 		clear(set.live)
+		clear(set.forgotten)
 	case effTxEnd:
 		t.endCursors(e.commit, !e.savepoint)
 	}
@@ -202,12 +223,22 @@ func (t *sqlTracker) settle(e *sqlEffect, ok bool) {
 // ones, and with a rollback also the WITH HOLD ones it declared. With
 // known they are recorded as dropped, else only forgotten.
 func (t *sqlTracker) endCursors(commit, known bool) {
+	if known && !commit {
+		// The transaction rolled back: the cursors forgotten in it ended.
+		clear(t.cursors.forgotten)
+	}
 	for name, o := range t.cursors.live {
 		switch {
 		case !o.outlives(), o.fresh && !commit:
 			delete(t.cursors.live, name)
 			if known {
 				t.cursors.drop(name)
+			} else {
+				// Moved, not added: as many as live held.
+				if t.cursors.forgotten == nil {
+					t.cursors.forgotten = map[string]*sqlObject{}
+				}
+				t.cursors.forgotten[name] = o
 			}
 		case commit:
 			o.fresh = false
@@ -307,7 +338,14 @@ func (ss *session) resolveSQLObject(an *pgsql.Analyzed, local []*sqlEffect) ([]*
 		}
 		return alts, nil, nil
 	case "FETCH", "MOVE":
-		cands, gone := ss.track.lookup(true, an.Name, local)
+		cands, gone, forgotten := ss.track.lookupCursor(true, an.Name, local)
+		if len(cands) > 0 && forgotten != nil {
+			// A cursor forgotten at a ROLLBACK TO SAVEPOINT, which the
+			// gateway does not follow, may still be what the server
+			// holds, whatever a pending DECLARE of the name turns out
+			// to do: it is a candidate too.
+			cands = append(cands, forgotten)
+		}
 		if len(cands) == 0 {
 			if gone {
 				msg := `cursor "` + an.Name + `" does not exist`

@@ -241,11 +241,11 @@ func (l *eventLoop) turn(e *loopEnd, events uint32) (stay bool) {
 			err = ss.relayLoop()
 		}
 		if errors.Is(err, errWouldBlock) && !ss.handedOff.Load() {
-			if !ss.cflip.isFull() && !ss.uflip.isFull() {
+			ss.backpressure()
+			if !ss.handedOff.Load() {
 				return true
 			}
-			l.handoff(ss) // a peer that does not read: wait for it off the loop
-			continue
+			continue // a peer that does not read: wait for it off the loop
 		}
 		if !ss.handedOff.Load() {
 			l.handoff(ss)

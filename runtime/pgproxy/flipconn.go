@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -41,8 +42,10 @@ type flipConn struct {
 	net.Conn
 	raw syscall.RawConn // nil: never on a loop
 
-	mu      sync.Mutex // guards the fields below; Write runs on any goroutine
-	looped  bool
+	mu sync.Mutex // guards the fields below; Write runs on any goroutine
+	// looped is set while on a loop; written under mu, read without it
+	// on the paths of a session on goroutines (every read and write).
+	looped  atomic.Bool
 	pending []byte
 	// full is set when pending passed maxLoopPending: the session must
 	// leave the loop at its next chance (read by the loop).
@@ -87,12 +90,12 @@ func (f *flipConn) undrain() {
 }
 
 func (f *flipConn) Read(p []byte) (int, error) {
-	f.mu.Lock()
-	looped, drained := f.looped, f.drained
-	f.mu.Unlock()
-	if !looped {
+	if !f.looped.Load() {
 		return f.Conn.Read(p)
 	}
+	f.mu.Lock()
+	drained := f.drained
+	f.mu.Unlock()
 	if drained {
 		return 0, errWouldBlock
 	}
@@ -118,8 +121,11 @@ func (f *flipConn) Read(p []byte) (int, error) {
 }
 
 func (f *flipConn) Write(p []byte) (int, error) {
+	if !f.looped.Load() {
+		return f.Conn.Write(p)
+	}
 	f.mu.Lock()
-	if !f.looped {
+	if !f.looped.Load() { // left the loop meanwhile
 		f.mu.Unlock()
 		return f.Conn.Write(p)
 	}
@@ -194,7 +200,8 @@ func (f *flipConn) isFull() bool {
 // toLoop puts f on an event loop.
 func (f *flipConn) toLoop(wantOut func()) {
 	f.mu.Lock()
-	f.looped, f.wantOut = true, wantOut
+	f.looped.Store(true)
+	f.wantOut = wantOut
 	f.mu.Unlock()
 }
 
@@ -204,7 +211,8 @@ func (f *flipConn) toLoop(wantOut func()) {
 func (f *flipConn) toGoroutines() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.looped, f.wantOut, f.full = false, nil, false
+	f.looped.Store(false)
+	f.wantOut, f.full = nil, false
 	var err error
 	if len(f.pending) > 0 {
 		p := f.pending
@@ -224,7 +232,7 @@ func (f *flipConn) toGoroutines() error {
 // closed under it).
 func (f *flipConn) Close() error {
 	f.mu.Lock()
-	if !f.looped {
+	if !f.looped.Load() {
 		f.mu.Unlock()
 		return f.Conn.Close()
 	}

@@ -90,6 +90,7 @@ func (a *analyzer) access(class, table string) {
 	if credentialCatalogs[table] && class != "select" && class != "copy_out" {
 		a.forbid("writing " + table + " changes roles, their settings or credentials, which are managed outside the gateway (as CREATE/ALTER ROLE and USER MAPPING are)")
 	}
+	a.systemAccess(class, table)
 	if table == settingsCatalog {
 		a.settingsNamed = true
 	}
@@ -97,6 +98,30 @@ func (a *analyzer) access(class, table string) {
 		a.readSettings() // configuration files, stored settings (settingsread.go)
 	}
 	a.accesses[model.Access{Class: class, Table: table}] = true
+}
+
+// systemAccess forbids what no grant may do to PostgreSQL's own
+// relations, whatever its table patterns (pg_catalog.*, *.*) cover:
+//
+//   - write, lock or change the system catalogs and information_schema
+//     (the upstream role is often a superuser, to which PostgreSQL allows
+//     UPDATE pg_attribute SET attname = ..., renaming a masked column out
+//     of its rule, or UPDATE pg_class SET relrowsecurity = false); their
+//     objects change through DDL, which the gateway decides;
+//   - read or write the TOAST tables (schemas pg_toast and pg_toast_temp_N),
+//     which hold the stored bytes of other tables' long values, out of
+//     reach of those tables' grants and masking rules.
+func (a *analyzer) systemAccess(class, table string) {
+	schema, _, ok := strings.Cut(table, ".")
+	if !ok {
+		return
+	}
+	switch {
+	case schema == "pg_toast" || strings.HasPrefix(schema, "pg_toast_temp_"):
+		a.forbid(table + " is a TOAST table: it holds the stored values of another table's columns, out of reach of that table's grants and masking rules")
+	case (schema == "pg_catalog" || schema == "information_schema") && class != "select" && class != "copy_out":
+		a.forbid("writing, locking or altering " + table + " changes PostgreSQL's own catalog, which no grant allows: change objects through DDL")
+	}
 }
 
 // valueCatalogs hold copies of column values of every table (most common

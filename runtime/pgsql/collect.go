@@ -178,7 +178,10 @@ func (a *analyzer) looseAccess(rv *pg_query.RangeVar) {
 	a.access(class, a.relName(rv))
 }
 
-func (a *analyzer) function(name string) { a.functions[name] = true }
+func (a *analyzer) function(name string) {
+	a.functions[name] = true
+	a.credentialCall(name) // pg_stat_get_activity: othersessions.go
+}
 
 // operator records an operator the statement names. One qualified with a
 // schema other than pg_catalog is user code, reported like a function; an

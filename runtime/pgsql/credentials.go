@@ -28,9 +28,22 @@ import "strings"
 // superuser's UPDATE pg_authid SET rolsuper = true, rolpassword = ... or
 // INSERT INTO pg_auth_members does the same without the statement.
 
-// credentialColumns maps the sources (as lineage writes them) that hold
-// credentials to why they are refused; schema.table.* is the whole row.
+// credentialColumns maps the sources (as lineage writes them) that no
+// grant reads to the refusal of reading them; schema.table.* is the whole
+// row. Besides credentials, it holds the statement text of other sessions
+// (othersessions.go).
 var credentialColumns = map[string]string{}
+
+// anySchemaColumns are refused sources whatever the schema of their
+// relation (an extension's view is created in any schema): each key is
+// ".table.column" or ".table.*", matched as a suffix of the source.
+var anySchemaColumns = map[string]string{}
+
+// credentialFunctions maps the built-in functions (called bare or
+// pg_catalog-qualified) that no grant calls to the refusal;
+// anySchemaFunctions the functions of extensions, whatever their schema.
+var credentialFunctions = map[string]string{}
+var anySchemaFunctions = map[string]string{}
 
 // credentialRelations are the relations whose columns credentialColumns
 // lists, with those columns and the reason.
@@ -62,12 +75,19 @@ var credentialCatalogs = setOf(`pg_catalog.pg_authid pg_catalog.pg_auth_members
 
 func init() {
 	for _, r := range credentialRelations {
-		for _, c := range strings.Fields(r.columns) {
-			col := ColumnSource(r.table, c)
-			credentialColumns[col] = col + " " + r.reason
-			credentialColumns[r.table+".*"] = "a star or whole row of " + r.table + " reads " + col +
-				", which " + r.reason + "; name the other columns"
-		}
+		refuseColumns(credentialColumns, r.table, r.table, r.columns, r.reason, credentialRefusal)
+	}
+}
+
+// refuseColumns registers in m, under the key prefix key (the relation
+// as lineage writes it, or ".table" for any schema), the refusal of
+// reading columns of table and of a star or whole row of it.
+func refuseColumns(m map[string]string, key, table, columns, reason string, refusal func(string) string) {
+	for _, c := range strings.Fields(columns) {
+		col := ColumnSource(table, c)
+		m[ColumnSource(key, c)] = refusal(col + " " + reason)
+		m[key+".*"] = refusal("a star or whole row of " + table + " reads " + col +
+			", which " + reason + "; name the other columns")
 	}
 }
 
@@ -77,7 +97,38 @@ func credentialRefusal(reason string) string {
 	return reason + ": no grant reads credentials through the gateway"
 }
 
-// credentials records the first credential source l names. The statement
+// refusedSource returns the refusal of reading the source s, or "".
+func refusedSource(s string) string {
+	if refusal, ok := credentialColumns[s]; ok {
+		return refusal
+	}
+	for suffix, refusal := range anySchemaColumns {
+		if strings.HasSuffix(s, suffix) {
+			return refusal
+		}
+	}
+	return ""
+}
+
+// credentialCall records the refusal of a call of a function no grant
+// calls; name is as the statement wrote it (classifyFunction).
+func (a *analyzer) credentialCall(name string) {
+	if a.credential != "" {
+		return
+	}
+	if refusal, ok := credentialFunctions[bareName(name)]; ok {
+		a.credential = refusal // public.pg_stat_get_activity is another function
+		return
+	}
+	for fn, refusal := range anySchemaFunctions {
+		if name == fn || strings.HasSuffix(name, "."+fn) {
+			a.credential = refusal
+			return
+		}
+	}
+}
+
+// credentials records the first refused source l names. The statement
 // is then forbidden (statement), but the refusal is kept apart from the
 // other reasons so that a view's definition that reads credentials
 // (pg_user_mappings over pg_user_mapping.umoptions) still gives its other
@@ -87,8 +138,8 @@ func (a *analyzer) credentials(l Lineage) {
 		return
 	}
 	for _, s := range l.Sources {
-		if reason, ok := credentialColumns[s]; ok {
-			a.credential = credentialRefusal(reason)
+		if refusal := refusedSource(s); refusal != "" {
+			a.credential = refusal
 			return
 		}
 	}
@@ -97,7 +148,7 @@ func (a *analyzer) credentials(l Lineage) {
 // credentialSource reports whether l names a credential source.
 func credentialSource(l Lineage) bool {
 	for _, s := range l.Sources {
-		if _, ok := credentialColumns[s]; ok {
+		if refusedSource(s) != "" {
 			return true
 		}
 	}

@@ -35,6 +35,20 @@ func (a *analyzer) insertStmt(s *pg_query.InsertStmt, outer *scope, filter bool)
 			a.expr(oc.WhereClause, cs, true, &discard)
 		}
 		if oc.Infer != nil {
+			// A column of the conflict target (ON CONFLICT (ssn)) is an
+			// IndexElem's name, not a column reference the walk below
+			// sees: which rows conflict says whether a value is stored
+			// there, as a WHERE on it would. It is a filter column (the
+			// select it needs is left as it was).
+			used := target.used
+			for _, e := range oc.Infer.IndexElems {
+				if ie := e.GetIndexElem(); ie != nil && ie.Name != "" {
+					l, _ := target.col(ie.Name)
+					a.read(l)
+					a.filterLineage(l)
+				}
+			}
+			target.used = used
 			a.generic(oc.Infer.ProtoReflect(), ts, true, &discard)
 		}
 	}

@@ -301,13 +301,15 @@ var advRound8RuleCases = []advCase{
 
 // Since round 20 the computations are written with concat where they may
 // run (x || y of two columns may fail on an array), and denied where they
-// may fail (split_part, reverse, substr).
+// may fail; since session 7 split_part, reverse and substr with literal
+// arguments cannot (fallible.go), and their values come back redacted,
+// never through the email or partial method of the column they read.
 var advRound8ComputedCases = []advCase{
-	{name: "email local part as the domain", sql: "SELECT email || '@' || split_part(email, '@', 1) FROM P_cust", deny: true},
+	{name: "email local part as the domain", sql: "SELECT email || '@' || split_part(email, '@', 1) FROM P_cust", masked: true},
 	{name: "email method over an ssn", sql: "SELECT concat(email, '@', ssn), concat(email, '@', card) FROM P_cust", masked: true},
 	{name: "partial email branch keeps the domain", sql: "SELECT 'x@' || tag, concat(tag, '@', tag) FROM P_r8p", masked: true},
-	{name: "partial of a reversed number", sql: "SELECT reverse(tag), substr(tag, 1, 6) || '0000' FROM P_r8p", deny: true},
-	{name: "email method through a view", sql: "SELECT email || '@' || split_part(email, '@', 1) FROM P_cust_v", deny: true},
+	{name: "partial of a reversed number", sql: "SELECT reverse(tag), substr(tag, 1, 6) || '0000' FROM P_r8p", masked: true},
+	{name: "email method through a view", sql: "SELECT email || '@' || split_part(email, '@', 1) FROM P_cust_v", masked: true},
 	{name: "view computing over an email column", sql: "SELECT e, l FROM P_r8cv", masked: true},
 	{name: "view computing over an email column star", sql: "SELECT * FROM P_r8cv"},
 	{name: "email method in a cte", sql: "WITH w AS (SELECT concat(email, '@', ssn) AS e FROM P_cust) SELECT e FROM w", masked: true},

@@ -39,6 +39,24 @@ import (
 //     and md5 of one argument, concat and concat_ws, pg_typeof (which
 //     reads only the argument's type), and the aggregates count, min and
 //     max (built-in comparisons do not fail);
+//   - the string functions that fail on no value: left, right, reverse,
+//     initcap, btrim, ltrim, rtrim, replace, translate, quote_literal,
+//     quote_nullable, pg_column_size, and string_agg; the JSON functions
+//     that only print their arguments (to_json, row_to_json,
+//     array_to_json, json_agg, json_build_array; not the jsonb ones,
+//     which parse a json value and fail on a \u0000 escape in it, nor the
+//     object builders, which fail on a null key); the window functions
+//     first_value, last_value, lag and lead (their frame and ordering are
+//     filters, windowDef);
+//   - the string functions whose failures depend on their other
+//     arguments, when those are literals that do not fail: substr and
+//     substring with integer literals for the start and a length of at
+//     least zero (substring(x, 'pattern') is a regular expression),
+//     lpad and rpad with an integer literal length, split_part with a
+//     field number literal other than zero, encode with the literal
+//     format hex, base64 or escape, and format with a literal format
+//     string of %s, %L and %% only (%I fails on a null, a width on a bad
+//     one);
 //   - x || y when one side is a string literal that is not an array
 //     literal (an array on the other side would make it an array literal
 //     and fail on every row, not on some), or when both sides are known
@@ -67,15 +85,113 @@ import (
 
 // totalFunctions are the built-in functions that cannot fail, with the
 // numbers of arguments for which they cannot (-1: any).
+// More arguments than a function takes is an error on every row, not on
+// some, so -1 also stands for "one or two".
 var totalFunctions = map[string]int{
 	"upper": 1, "lower": 1, "length": 1, "char_length": 1, "character_length": 1,
 	"octet_length": 1, "md5": 1, "concat": -1, "concat_ws": -1,
 	"count": 1, "min": 1, "max": 1, "pg_typeof": 1,
+	"left": 2, "right": 2, "reverse": 1, "initcap": 1, "btrim": -1, "ltrim": -1, "rtrim": -1,
+	"replace": 3, "translate": 3, "quote_literal": 1, "quote_nullable": 1, "pg_column_size": 1,
+	"string_agg": 2, "to_json": 1, "row_to_json": -1, "array_to_json": -1, "json_agg": 1,
+	"json_build_array": -1, "first_value": 1, "last_value": 1, "lag": -1, "lead": -1,
 }
 
-// textFunctions are the total functions whose result is text whatever
-// their arguments (upper and lower of a range return its bound).
-var textFunctions = setOf(`md5 concat concat_ws`)
+// literalTotal are the functions that cannot fail when their arguments
+// after the first are literals the check accepts (see the list above).
+var literalTotal = map[string]func(args []*pg_query.Node) bool{
+	"substr":    substrTotal,
+	"substring": substrTotal,
+	"lpad":      padTotal,
+	"rpad":      padTotal,
+	"split_part": func(args []*pg_query.Node) bool {
+		n, ok := intLiteral(args, 2)
+		return len(args) == 3 && ok && n != 0
+	},
+	"encode": func(args []*pg_query.Node) bool {
+		f, ok := stringLiteral(args, 1)
+		return len(args) == 2 && ok && (f == "hex" || f == "base64" || f == "escape")
+	},
+	"format": func(args []*pg_query.Node) bool {
+		f, ok := stringLiteral(args, 0)
+		return ok && plainFormat(f)
+	},
+}
+
+// substrTotal: substr(x, start) and substr(x, start, length) with integer
+// literals, the length at least zero.
+func substrTotal(args []*pg_query.Node) bool {
+	if _, ok := intLiteral(args, 1); !ok {
+		return false
+	}
+	switch len(args) {
+	case 2:
+		return true
+	case 3:
+		n, ok := intLiteral(args, 2)
+		return ok && n >= 0
+	}
+	return false
+}
+
+// padTotal: lpad(x, length) and lpad(x, length, fill) with an integer
+// literal length.
+func padTotal(args []*pg_query.Node) bool {
+	_, ok := intLiteral(args, 1)
+	return ok && (len(args) == 2 || len(args) == 3)
+}
+
+// plainFormat reports a format string of %s, %L and %% conversions only.
+func plainFormat(f string) bool {
+	for i := 0; i < len(f); i++ {
+		if f[i] != '%' {
+			continue
+		}
+		if i++; i == len(f) || f[i] != 's' && f[i] != 'L' && f[i] != '%' {
+			return false
+		}
+	}
+	return true
+}
+
+// intLiteral returns args[i] when it is an integer constant.
+func intLiteral(args []*pg_query.Node, i int) (int32, bool) {
+	if i >= len(args) {
+		return 0, false
+	}
+	c := args[i].GetAConst()
+	if c == nil || c.Isnull {
+		return 0, false
+	}
+	v, ok := c.Val.(*pg_query.A_Const_Ival)
+	if !ok {
+		return 0, false
+	}
+	return v.Ival.GetIval(), true
+}
+
+// stringLiteral returns args[i] when it is a string constant.
+func stringLiteral(args []*pg_query.Node, i int) (string, bool) {
+	if i >= len(args) {
+		return "", false
+	}
+	c := args[i].GetAConst()
+	if c == nil || c.Isnull {
+		return "", false
+	}
+	v, ok := c.Val.(*pg_query.A_Const_Sval)
+	if !ok {
+		return "", false
+	}
+	return v.Sval.GetSval(), true
+}
+
+// textFunctions are the total functions whose result is never an array,
+// whatever their arguments (upper and lower of a range return its bound,
+// the window functions their argument).
+var textFunctions = setOf(`md5 concat concat_ws left right reverse initcap btrim ltrim rtrim
+	replace translate quote_literal quote_nullable pg_column_size string_agg to_json row_to_json
+	array_to_json json_agg json_build_array substr substring lpad rpad split_part encode format`)
 
 // textTypes are the types an explicit cast to which cannot fail.
 var textTypes = setOf(`text varchar bpchar name`)
@@ -111,7 +227,7 @@ func (a *analyzer) nodeTotal(n *pg_query.Node) bool {
 	case *pg_query.Node_TypeCast:
 		return textType(x.TypeCast.TypeName)
 	case *pg_query.Node_FuncCall:
-		return totalCall(x.FuncCall)
+		return a.totalCall(x.FuncCall)
 	case *pg_query.Node_AExpr:
 		return a.totalConcat(x.AExpr)
 	case *pg_query.Node_AIndirection:
@@ -156,12 +272,21 @@ func textType(tn *pg_query.TypeName) bool {
 
 // totalCall reports a call of a total function of the safe set with
 // arguments it cannot fail on.
-func totalCall(f *pg_query.FuncCall) bool {
+func (a *analyzer) totalCall(f *pg_query.FuncCall) bool {
 	name, safe := classifyFunction(f.Funcname)
 	if !safe || f.AggWithinGroup || f.FuncVariadic {
 		return false
 	}
 	bare := bareName(name)
+	if check, ok := literalTotal[bare]; ok {
+		a.literal = true // the answer reads the literals: not cached by shape
+		for _, arg := range f.Args {
+			if arg.GetNamedArgExpr() != nil {
+				return false
+			}
+		}
+		return f.Over == nil && !f.AggStar && check(f.Args)
+	}
 	arity, ok := totalFunctions[bare]
 	switch {
 	case !ok:
@@ -240,7 +365,7 @@ func (a *analyzer) notArray(n *pg_query.Node) bool {
 		return a.totalConcat(x.AExpr)
 	case *pg_query.Node_FuncCall:
 		name, _ := classifyFunction(x.FuncCall.Funcname)
-		return totalCall(x.FuncCall) && textFunctions[bareName(name)]
+		return a.totalCall(x.FuncCall) && textFunctions[bareName(name)]
 	case *pg_query.Node_CollateClause:
 		return x.CollateClause.Arg != nil && a.notArray(x.CollateClause.Arg)
 	}

@@ -126,6 +126,15 @@ var escapeCases = []escapeCase{
 	{"lo_put writes", "SELECT lo_put(1, 0, 'x')", []string{"access:update:pg_catalog.pg_largeobject"}},
 	{"lowrite writes", "SELECT lowrite(lo_open(1, 131072), 'x')", []string{"access:update:pg_catalog.pg_largeobject"}},
 	{"lo_unlink writes", "SELECT 1 FROM t WHERE lo_unlink(1) = 1", []string{"access:delete:pg_catalog.pg_largeobject"}},
+	// Effects on other sessions and the server that PostgreSQL lets
+	// through a read-only transaction need a grant that may write.
+	{"pg_notify needs a write", "SELECT pg_notify('ch', 'x')", []string{"access:update:"}},
+	{"advisory lock needs a write", "SELECT pg_catalog.pg_advisory_lock(4242)", []string{"access:update:"}},
+	{"advisory xact lock needs a write", "SELECT 1 FROM t WHERE pg_try_advisory_xact_lock(id)", []string{"access:update:"}},
+	{"advisory unlock needs a write", "SELECT pg_advisory_unlock_all()", []string{"access:update:"}},
+	{"terminate needs a write", "SELECT pg_terminate_backend(1)", []string{"access:update:"}},
+	{"reload needs a write", "SELECT pg_reload_conf()", []string{"access:update:"}},
+	{"slot needs a write", "SELECT * FROM pg_create_physical_replication_slot('s')", []string{"access:update:"}},
 	{"nextval", "SELECT nextval('seq')", []string{"function:nextval"}},
 	{"setval", "SELECT setval('seq', 1)", []string{"function:setval"}},
 	{"advisory lock", "SELECT pg_advisory_lock(1)", []string{"function:pg_advisory_lock"}},

@@ -167,6 +167,31 @@ var largeObjectWrites = map[string]string{
 	"lo_open": "update", "lo_unlink": "delete", "be_lo_unlink": "delete",
 }
 
+// sessionEffects are the functions outside the safe set whose effects
+// PostgreSQL lets through a read-only transaction, and that act on other
+// sessions or on the server: notifications (the side channel NOTIFY opens,
+// which the gateway forbids), advisory locks (others wait on them, as on
+// LOCK t, which needs update), backend signals, configuration reloads, log
+// and WAL switches, statistics resets, replication slots and origins, and
+// recovery control. A call needs the class update on "" (a grant that may
+// write something) besides a grant naming the function: a read-only grant
+// naming one still cannot run it.
+var sessionEffects = setOf(`pg_notify
+	pg_advisory_lock pg_advisory_lock_shared pg_try_advisory_lock pg_try_advisory_lock_shared
+	pg_advisory_xact_lock pg_advisory_xact_lock_shared pg_try_advisory_xact_lock
+	pg_try_advisory_xact_lock_shared pg_advisory_unlock pg_advisory_unlock_shared pg_advisory_unlock_all
+	pg_terminate_backend pg_cancel_backend pg_reload_conf pg_rotate_logfile pg_switch_wal
+	pg_create_restore_point pg_promote pg_log_backend_memory_contexts pg_stat_reset
+	pg_stat_reset_shared pg_stat_reset_single_table_counters pg_stat_reset_single_function_counters
+	pg_stat_reset_slru pg_stat_reset_replication_slot pg_stat_reset_subscription_stats
+	pg_create_physical_replication_slot pg_create_logical_replication_slot pg_drop_replication_slot
+	pg_copy_physical_replication_slot pg_copy_logical_replication_slot pg_replication_slot_advance
+	pg_logical_emit_message pg_replication_origin_create pg_replication_origin_drop
+	pg_replication_origin_advance pg_replication_origin_session_setup
+	pg_replication_origin_session_reset pg_replication_origin_xact_setup
+	pg_replication_origin_xact_reset pg_wal_replay_pause pg_wal_replay_resume pg_backup_start
+	pg_backup_stop pg_start_backup pg_stop_backup`)
+
 // catalogReaders are the functions of the safe set that show what a
 // system catalog holds about an object named by its argument (a view's
 // query, a function's source, a comment, a relation's size on disk), with
@@ -206,6 +231,9 @@ func (a *analyzer) sideEffects(name string, args []*pg_query.Node) {
 	bare := bareName(name) // app.lo_create stays qualified and matches nothing
 	if class, ok := largeObjectWrites[bare]; ok {
 		a.access(class, "pg_catalog.pg_largeobject")
+	}
+	if sessionEffects[bare] {
+		a.access("update", "")
 	}
 	if catalog, ok := catalogReaders[bare]; ok {
 		a.access("select", catalog)

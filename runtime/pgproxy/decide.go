@@ -189,7 +189,7 @@ func (ss *session) decideOne(an *pgsql.Analyzed, carried *maskSet, now int64) (*
 		return an, dec, nil
 	}
 	if len(shadows) > 0 && (len(dec.Masking) > 0 || carried != nil) {
-		return an, denyDecision("masking applies and schema " + PinnedSearchPath + " defines " + strings.Join(shadows, ", ") +
+		return an, ss.maskDenial(carried, dec, "masking applies and schema "+PinnedSearchPath+" defines "+strings.Join(shadows, ", ")+
 			", which PostgreSQL may run instead of the built-in of that name; qualify it with pg_catalog (pg_catalog.f(...), OPERATOR(pg_catalog.op))"), nil
 	}
 	ms, dec := ss.checkAllowed(an, dec, carried)
@@ -201,19 +201,19 @@ func (ss *session) decideOne(an *pgsql.Analyzed, carried *maskSet, now int64) (*
 	}
 	if dec.Result == model.Allow && ms != nil && ms.hasColumns {
 		if reason := ss.checkInheritance(an, ms); reason != "" {
-			return an, denyDecision(reason), nil
+			return an, ms.denial(reason), nil
 		}
 	}
 	if dec.Result == model.Allow && ms != nil && ms.hasColumns && !copiesOut(an) {
 		if reason := ss.checkFieldNotation(an, ms); reason != "" {
-			return an, denyDecision(reason), nil
+			return an, ms.denial(reason), nil
 		}
 	}
 	if dec.Result == model.Allow && ms != nil && copiesOut(an) {
 		// CopyData rows cannot be masked: COPY TO runs only when
 		// there is nothing to mask.
 		if reason := ss.checkCopyOut(src, an, ms); reason != "" {
-			return an, denyDecision(reason), nil
+			return an, ms.denial(reason), nil
 		}
 	}
 	return an, dec, ms
@@ -237,7 +237,7 @@ func (ss *session) throughViews(an *pgsql.Analyzed, dec model.Decision, ms, carr
 	})
 	if lookupErr != nil {
 		ss.srv.cfg.Logger.Warn("postgres view lookup", "session", ss.rec.ID, "err", lookupErr)
-		return an, denyDecision("masking applies and a view this statement reads could not be resolved (fail closed)"), nil
+		return an, ms.denial("masking applies and a view this statement reads could not be resolved (fail closed)"), nil
 	}
 	if views == 0 {
 		return an, dec, ms
@@ -305,11 +305,11 @@ func (ss *session) checkAllowed(an *pgsql.Analyzed, dec model.Decision, carried 
 		// became read-only since (a write grant revoked, a writing role's
 		// review overdue) would run code the analysis cannot see (a
 		// granted function) in read-write transactions.
-		return nil, denyDecision("the agent's grant on this connection is read-only now, but this session was opened with write access and " +
+		return nil, grantDenial(dec, "the agent's grant on this connection is read-only now, but this session was opened with write access and "+
 			"does not run in read-only transactions upstream; reconnect to open a read-only session")
 	}
 	if an.ReadWrite && (dec.ReadOnly || ss.rec.ReadOnly) {
-		return nil, denyDecision("a read-write transaction is not allowed: the session is read-only")
+		return nil, grantDenial(dec, "a read-write transaction is not allowed: the session is read-only (its grant holds no write class)")
 	}
 	ms := carried
 	if len(dec.Masking) > 0 {
@@ -326,16 +326,16 @@ func (ss *session) checkAllowed(an *pgsql.Analyzed, dec model.Decision, carried 
 	if ms != nil && ms.hasColumns {
 		for _, o := range an.Outputs {
 			if o.Unknown {
-				return nil, denyDecision("masking applies and the origin of a result column is unknown")
+				return nil, ms.denial("masking applies and the origin of a result column is unknown")
 			}
 		}
 		// A filter over something of unknown origin is an oracle on what
 		// may be a masked value.
 		if an.FilterUnknown {
-			return nil, denyDecision("masking applies and a filter of this statement reads something whose origin is unknown")
+			return nil, ms.denial("masking applies and a filter of this statement reads something whose origin is unknown")
 		}
 		if col, rule := ms.maskedFilter(an.Statement.FilterColumns); col != "" {
-			return nil, denyDecision("masking applies: filtering on " + col + " would reveal its values, which the rule " + rule +
+			return nil, ms.denial("masking applies: filtering on " + col + " would reveal its values, which the rule " + rule +
 				" masks (masking matches columns without regard to case); set allow_filter = true on the rule to permit it")
 		}
 		// Code the analysis cannot see reads what it likes, unmasked: where
@@ -343,23 +343,23 @@ func (ss *session) checkAllowed(an *pgsql.Analyzed, dec model.Decision, carried 
 		// (count(*) FROM f('9%')), and what it leaves in the session (a
 		// setting SHOW reads back later) still carry it.
 		if fns := append(slices.Clip(an.Statement.Functions), an.ViewCode...); len(fns) > 0 {
-			return nil, denyDecision("masking applies and this statement runs code the gateway cannot analyze (" + strings.Join(fns, ", ") +
+			return nil, ms.denial("masking applies and this statement runs code the gateway cannot analyze (" + strings.Join(fns, ", ") +
 				"): the rows it returns and what it leaves in the session may carry masked values")
 		}
 		// Storing a masked value elsewhere would unmask it on the way back.
 		if an.Writes.Unknown {
-			return nil, denyDecision("masking applies and the origin of the values this statement stores is unknown")
+			return nil, ms.denial("masking applies and the origin of the values this statement stores is unknown")
 		}
 		if ms.firstOf(an.Writes.Sources) != nil {
-			return nil, denyDecision("masking applies: this statement would copy a masked column into stored data")
+			return nil, ms.denial("masking applies: this statement would copy a masked column into stored data")
 		}
 		if reason := ss.checkDDL(an, ms); reason != "" {
-			return nil, denyDecision(reason)
+			return nil, ms.denial(reason)
 		}
 		// A stored value compared with the masked column's values says
 		// whether a guess is stored (oracle.go).
 		if reason := ss.checkWriteOracles(an, ms); reason != "" {
-			return nil, denyDecision(reason)
+			return nil, ms.denial(reason)
 		}
 	}
 	return ms, dec

@@ -161,3 +161,27 @@ func redactNumbers(s string) string {
 func denyDecision(reason string) model.Decision {
 	return model.Decision{Result: model.Deny, Reason: reason}
 }
+
+// grantDenial is the gateway's own denial of a statement the policy
+// allowed, because of what the allowing grant says (it holds no write
+// class): the message names that grant's rule.
+func grantDenial(dec model.Decision, reason string) model.Decision {
+	d := denyDecision(reason)
+	d.Source = dec.Source
+	return d
+}
+
+// maskDenial is the gateway's own denial of a statement because masking
+// applies to it, naming the masking block of carried (the session's
+// masking so far), else the first of the decision's blocks.
+func (ss *session) maskDenial(carried *maskSet, dec model.Decision, reason string) model.Decision {
+	if carried != nil && carried.src != nil {
+		return carried.denial(reason)
+	}
+	if len(dec.Masking) > 0 {
+		if ms, err := ss.srv.masks.get(dec.Masking); err == nil {
+			return ms.denial(reason)
+		}
+	}
+	return denyDecision(reason)
+}

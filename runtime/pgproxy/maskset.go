@@ -20,6 +20,19 @@ type maskSet struct {
 	scanner    *masking.Scanner // nil: no detectors
 	detectors  []masking.Rule
 	resolved   sync.Map // lower-case schema.table.column -> masking.Method (nil: none)
+	// src is the masking block the set's denials name: the first with
+	// column rules, else the first (detectors only).
+	src *model.Source
+}
+
+// denial is the gateway's own denial of a statement because of the set's
+// rules (an unknown origin, COPY TO of masked data, a masked value
+// stored): its message names the masking block as a policy denial names
+// its rule.
+func (ms *maskSet) denial(reason string) model.Decision {
+	d := denyDecision(reason)
+	d.Source = ms.src
+	return d
 }
 
 type colRule struct {
@@ -250,6 +263,10 @@ func (c *maskCache) build(blocks []*model.Masking) (*maskSet, error) {
 	set := &maskSet{}
 	var detectors []masking.Rule
 	for _, b := range blocks {
+		if set.src == nil || !set.hasColumns && len(b.Columns) > 0 {
+			src := b.Source
+			set.src = &src
+		}
 		var key []byte
 		if b.HashKey != nil {
 			k, err := c.srv.resolveSecret(*b.HashKey)
@@ -292,6 +309,10 @@ func mergeMasks(a, b *maskSet) *maskSet {
 		rules:      append(append([]colRule{}, a.rules...), b.rules...),
 		hasColumns: a.hasColumns || b.hasColumns,
 		detectors:  append(append([]masking.Rule{}, a.detectors...), b.detectors...),
+		src:        a.src,
+	}
+	if !a.hasColumns && b.hasColumns || m.src == nil {
+		m.src = b.src
 	}
 	if len(m.detectors) > 0 {
 		m.scanner = masking.NewScanner(m.detectors...)

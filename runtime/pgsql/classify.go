@@ -193,19 +193,28 @@ func (a *analyzer) classify(n *pg_query.Node, an *Analyzed) string {
 		*pg_query.Node_DropSubscriptionStmt:
 		a.forbid("subscriptions make the server connect to other servers")
 		return tagOf(n)
-	case *pg_query.Node_CreateUserMappingStmt, *pg_query.Node_AlterUserMappingStmt:
+	case *pg_query.Node_CreateUserMappingStmt, *pg_query.Node_AlterUserMappingStmt, *pg_query.Node_DropUserMappingStmt:
 		a.forbid("user mappings store credentials for other servers")
 		return tagOf(n)
 	case *pg_query.Node_DropStmt:
+		a.dropDDL(x.DropStmt) // dbddl.go
 		a.objectDDL(x.DropStmt.RemoveType, x.DropStmt.Objects)
 		return "DROP"
 	case *pg_query.Node_CommentStmt:
 		a.objectDDL(x.CommentStmt.Objtype, []*pg_query.Node{x.CommentStmt.Object})
 		return "COMMENT"
 	case *pg_query.Node_SecLabelStmt:
+		if !relationKinds[x.SecLabelStmt.Objtype] {
+			// A label is access control (sepgsql), as GRANT is.
+			a.forbid("SECURITY LABEL: " + reasonPrivileges)
+		}
 		a.objectDDL(x.SecLabelStmt.Objtype, []*pg_query.Node{x.SecLabelStmt.Object})
 		return "SECURITY LABEL"
+	case *pg_query.Node_CreateSchemaStmt:
+		a.createSchema(x.CreateSchemaStmt) // dbddl.go
+		return "CREATE SCHEMA"
 	}
+	a.databaseDDL(n) // dbddl.go
 	a.ddl(n)
 	return tagOf(n)
 }
@@ -223,29 +232,27 @@ func (a *analyzer) ddl(n *pg_query.Node) {
 			hasDDL = true
 		}
 	}
-	if !hasDDL || n.GetCreateSchemaStmt() != nil {
-		// A new schema is a database-level object, whatever it holds.
+	if !hasDDL {
 		a.access("ddl", "")
 	}
 }
 
-// objectDDL: DROP, COMMENT and SECURITY LABEL of relations (and columns)
-// need ddl on them; other objects are database-level (table "").
+// objectDDL: DROP, COMMENT and SECURITY LABEL of relations (and of their
+// columns, triggers, rules, policies and constraints, which name their
+// relation first) need ddl on them; other objects are database-level
+// (table "").
 func (a *analyzer) objectDDL(kind pg_query.ObjectType, objects []*pg_query.Node) {
-	column := kind == pg_query.ObjectType_OBJECT_COLUMN
-	switch kind {
-	case pg_query.ObjectType_OBJECT_TABLE, pg_query.ObjectType_OBJECT_VIEW,
-		pg_query.ObjectType_OBJECT_MATVIEW, pg_query.ObjectType_OBJECT_SEQUENCE,
-		pg_query.ObjectType_OBJECT_INDEX, pg_query.ObjectType_OBJECT_FOREIGN_TABLE,
-		pg_query.ObjectType_OBJECT_COLUMN:
+	owned := ownedByRelation[kind]
+	if relationKinds[kind] {
 		for _, o := range objects {
 			parts := stringList(o.GetList().GetItems())
-			if column && len(parts) > 0 {
+			if owned && len(parts) > 0 {
 				parts = parts[:len(parts)-1]
 			}
 			rv := &pg_query.RangeVar{}
 			switch len(parts) {
 			case 0:
+				a.forbid("DDL on a relation the analyzer cannot name")
 				continue
 			case 1:
 				rv.Relname = parts[0]

@@ -74,12 +74,14 @@ import (
 // and plpgsql, triggers, statistics, GRANT/REVOKE on covered tables and
 // publications of covered tables.
 //
-// Open (TestAdversarialRound25TrustedCode, skipped unless
-// MANDATE_ADV_OPEN is set): a plpgsql or sql function runs any SQL as the
-// upstream superuser, and a trigger on a covered table runs it on the
-// grant's own INSERT: without masking, ddl on public.PREFIX_app* reads
-// tables no grant covers (and could COPY ... TO PROGRAM). Closing it
-// needs the analysis of function bodies.
+// Closed after the round (TestAdversarialRound25TrustedCode): a plpgsql
+// or sql function runs any SQL as the upstream superuser, and a trigger on
+// a covered table runs it on the grant's own INSERT: without masking, ddl
+// on public.PREFIX_app* read tables no grant covers (and could COPY ... TO
+// PROGRAM). Storing a function's body now needs the function grant
+// pg_catalog.do (as DO does: code the gateway does not analyze), and a
+// trigger, an operator, an aggregate or a range type calls the functions
+// it names, which the grant must name (agent code25 holds both).
 
 // round25Policy: ddl25 holds ddl (and writes) on public.PREFIX_app*
 // only, without masking.
@@ -98,6 +100,25 @@ agent "ddl25" {
     subject = "ddl25"
   }
   roles = [role.ddl25]
+}
+
+# code25 may also store code: functions (pg_catalog.do, as DO needs) and
+# triggers calling its own functions.
+role "code25" {
+  postgres "adv" {
+    statements = ["select", "insert", "update", "delete", "ddl"]
+    tables     = ["public.PREFIX_app*"]
+    functions  = ["pg_catalog.do", "PREFIX_app_g"]
+  }
+}
+
+agent "code25" {
+  owner = "team-test"
+  identity {
+    issuer  = "https://issuer.example.com"
+    subject = "code25"
+  }
+  roles = [role.code25]
 }
 `
 
@@ -346,7 +367,7 @@ var advRound25Cases = []dbddlCase{
 func TestAdversarialRound25DatabaseDDL(t *testing.T) {
 	a, victim := newAdvEnv25(t)
 	ctx := context.Background()
-	for _, agent := range []string{"ddl25", "ddler"} {
+	for _, agent := range []string{"code25", "ddler"} {
 		t.Run(agent, func(t *testing.T) {
 			for _, tc := range advRound25Cases {
 				t.Run(tc.name, func(t *testing.T) {
@@ -432,7 +453,7 @@ var advRound25Ordinary = []struct {
 func TestAdversarialRound25Ordinary(t *testing.T) {
 	a, _ := newAdvEnv25(t)
 	ctx := context.Background()
-	for _, agent := range []string{"ddl25", "ddler"} {
+	for _, agent := range []string{"code25", "ddler"} {
 		t.Run(agent, func(t *testing.T) {
 			t.Cleanup(func() {
 				adminTry(t, a.sql(`DROP PUBLICATION IF EXISTS P_app_pub; DROP SCHEMA IF EXISTS P_app_s, P_app_s2 CASCADE;
@@ -454,34 +475,46 @@ DROP TABLE IF EXISTS P_app_t CASCADE; DROP FUNCTION IF EXISTS P_app_f(int), P_ap
 	}
 }
 
-// TestAdversarialRound25TrustedCode is the hole this round leaves open: a
-// plpgsql function runs any SQL as the upstream superuser, and a trigger
-// on a covered table runs it on the grant's own INSERT, so ddl on
-// public.PREFIX_app* without masking reads a table no grant covers.
+// TestAdversarialRound25TrustedCode: a plpgsql function runs any SQL as
+// the upstream superuser, and a trigger on a covered table runs it on the
+// grant's own INSERT. ddl on public.PREFIX_app* without a grant naming
+// pg_catalog.do cannot store the function; without one naming the
+// function, no trigger can call an administrator's function that reads
+// other tables.
 func TestAdversarialRound25TrustedCode(t *testing.T) {
-	skipOpen(t, "function bodies in sql and plpgsql are not analyzed: a trigger runs them as the upstream role")
 	a, _ := newAdvEnv25(t)
 	ctx := context.Background()
 	t.Cleanup(func() {
-		adminTry(t, a.sql("DROP TABLE IF EXISTS P_app_x CASCADE; DROP FUNCTION IF EXISTS P_app_tf()"))
+		adminTry(t, a.sql("DROP TABLE IF EXISTS P_app_x CASCADE; DROP FUNCTION IF EXISTS P_app_tf(), P_vic_tf()"))
 	})
 	admin(t, a.sql("INSERT INTO P_vic.t VALUES (1, 'r25-uncovered-secret')"))
+	// An administrator's function that reads a table no grant covers.
+	admin(t, a.sql("CREATE FUNCTION P_vic_tf() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN NEW.s := (SELECT string_agg(s, ',') FROM P_vic.t); RETURN NEW; END$$"))
 	tp, err := a.connectTapped(t, "ddl25", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{
-		"CREATE TABLE P_app_x (s text)",
-		"CREATE FUNCTION P_app_tf() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN NEW.s := (SELECT string_agg(s, ',') FROM P_vic.t); RETURN NEW; END$$",
-		"CREATE TRIGGER P_app_xt BEFORE INSERT ON P_app_x FOR EACH ROW EXECUTE FUNCTION P_app_tf()",
-		"INSERT INTO P_app_x VALUES ('x')",
-	} {
-		tp.run(ctx, "simple", a.sql(q))
+	steps := []struct {
+		sql  string
+		deny bool
+	}{
+		{"CREATE TABLE P_app_x (s text)", false},
+		{"CREATE FUNCTION P_app_tf() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN NEW.s := (SELECT string_agg(s, ',') FROM P_vic.t); RETURN NEW; END$$", true},
+		{"CREATE TRIGGER P_app_xt BEFORE INSERT ON P_app_x FOR EACH ROW EXECUTE FUNCTION P_app_tf()", true},
+		{"CREATE TRIGGER P_app_xt BEFORE INSERT ON P_app_x FOR EACH ROW EXECUTE FUNCTION P_vic_tf()", true},
+		{"INSERT INTO P_app_x VALUES ('x')", false},
+	}
+	for _, st := range steps {
+		o := tp.run(ctx, "simple", a.sql(st.sql))
+		if st.deny != o.denied || !st.deny && o.err != nil {
+			t.Errorf("%s: want denied=%v, got %s %v", st.sql, st.deny, o, o.err)
+		}
 	}
 	o := tp.run(ctx, "simple", a.sql("SELECT s FROM P_app_x"))
-	for _, row := range o.rows {
-		if strings.Contains(string(row[0]), "r25-uncovered-secret") {
-			t.Errorf("a table no grant covers was read through a trigger: %q", row[0])
-		}
+	if o.err != nil || len(o.rows) != 1 {
+		t.Fatalf("reading back: %s %v", o, o.err)
+	}
+	if strings.Contains(string(o.rows[0][0]), "r25-uncovered-secret") {
+		t.Errorf("a table no grant covers was read through a trigger: %q", o.rows[0][0])
 	}
 }

@@ -46,6 +46,15 @@ func (a *analyzer) databaseDDL(n *pg_query.Node) {
 		a.systemName(f.Funcname, "function")
 		a.functionOptions(f.Options)
 		a.functionLanguage(f.Options, f.SqlBody != nil)
+		// A function's body is code the gateway does not analyze, run
+		// as the upstream role wherever the function is called: by a
+		// trigger, a default, a view, an index. Storing it needs what
+		// running code at once (DO) needs: a grant naming pg_catalog.do.
+		a.function("pg_catalog.do")
+	case *pg_query.Node_CreateTrigStmt:
+		// A trigger calls its function on every write of the table, the
+		// other sessions' included: creating one calls the function.
+		a.function(qualifiedName(x.CreateTrigStmt.Funcname))
 	case *pg_query.Node_AlterFunctionStmt:
 		f := x.AlterFunctionStmt
 		a.systemFunction(f.Func)
@@ -90,6 +99,9 @@ func (a *analyzer) databaseDDL(n *pg_query.Node) {
 			a.forbid("CREATE TYPE with input and output functions (a base type): " + reasonSuperuser)
 		}
 		a.systemName(d.Defnames, "object")
+		// An operator or aggregate calls its functions wherever it is
+		// used, without naming them: creating one calls them.
+		a.definedFunctions(d.Definition)
 	case *pg_query.Node_CreatePublicationStmt:
 		a.publication(x.CreatePublicationStmt.ForAllTables, x.CreatePublicationStmt.Pubobjects)
 	case *pg_query.Node_AlterPublicationStmt:
@@ -152,6 +164,7 @@ func (a *analyzer) databaseDDL(n *pg_query.Node) {
 		a.systemName(x.CreateEnumStmt.TypeName, "type")
 	case *pg_query.Node_CreateRangeStmt:
 		a.systemName(x.CreateRangeStmt.TypeName, "type")
+		a.definedFunctions(x.CreateRangeStmt.Params)
 	case *pg_query.Node_AlterEnumStmt:
 		a.systemName(x.AlterEnumStmt.TypeName, "type")
 	case *pg_query.Node_AlterDomainStmt:
@@ -501,4 +514,34 @@ func inSchema(m protoreflect.Message, schema string, created map[string]bool) {
 		inSchema(c, schema, created)
 		return true
 	})
+}
+
+// functionOptionNames are the options of CREATE OPERATOR, CREATE
+// AGGREGATE and CREATE TYPE ... AS RANGE whose value is a function the
+// object calls.
+var functionOptionNames = setOf(`function procedure restrict join sfunc finalfunc combinefunc
+	serialfunc deserialfunc msfunc minvfunc mfinalfunc subtype_diff canonical`)
+
+// definedFunctions reports the functions a definition's options name.
+func (a *analyzer) definedFunctions(defs []*pg_query.Node) {
+	for _, o := range defs {
+		d := o.GetDefElem()
+		if d == nil || !functionOptionNames[strings.ToLower(d.Defname)] || d.Arg == nil {
+			continue
+		}
+		var name string
+		switch v := d.Arg.GetNode().(type) {
+		case *pg_query.Node_TypeName:
+			name = qualifiedName(v.TypeName.Names)
+		case *pg_query.Node_List:
+			name = qualifiedName(v.List.Items)
+		case *pg_query.Node_String_:
+			name = ident(v.String_.Sval)
+		}
+		if name == "" {
+			a.forbid("CREATE ... " + d.Defname + ": the function it names could not be read")
+			continue
+		}
+		a.function(name)
+	}
 }

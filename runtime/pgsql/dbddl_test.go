@@ -317,3 +317,41 @@ func TestSchemaElementsStored(t *testing.T) {
 		t.Errorf("Writes = %+v, want public.customers.ssn", w)
 	}
 }
+
+// TestDDLStoringCode: DDL that stores code run later without naming it
+// reports that code as called: a function's body (the function grant
+// pg_catalog.do, as DO), a trigger's function, the functions of an
+// operator, an aggregate or a range type.
+func TestDDLStoringCode(t *testing.T) {
+	cases := []struct {
+		sql  string
+		want []string
+	}{
+		{"CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1'", []string{"pg_catalog.do"}},
+		{"CREATE OR REPLACE FUNCTION app.f() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END'", []string{"pg_catalog.do"}},
+		{"CREATE FUNCTION f() RETURNS int BEGIN ATOMIC SELECT 2; END", []string{"pg_catalog.do"}},
+		{"CREATE PROCEDURE p() LANGUAGE sql AS 'SELECT 1'", []string{"pg_catalog.do"}},
+		{"CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION app.copy_rows()", []string{"app.copy_rows"}},
+		{"CREATE TRIGGER tr AFTER UPDATE ON t FOR EACH STATEMENT EXECUTE PROCEDURE audit()", []string{"audit"}},
+		{"CREATE OPERATOR === (function = pg_catalog.pg_read_file, rightarg = text)", []string{"pg_catalog.pg_read_file"}},
+		{"CREATE OPERATOR app.<<< (procedure = lower, leftarg = text)", []string{"lower"}},
+		{"CREATE AGGREGATE agg(text) (sfunc = app.step, stype = text, finalfunc = app.done)", []string{"app.done", "app.step"}},
+		{"CREATE TYPE r AS RANGE (subtype = float8, subtype_diff = app.diff)", []string{"app.diff"}},
+		{"CREATE TABLE t (a int)", nil},
+		{"DROP FUNCTION f()", nil},
+		{"ALTER FUNCTION f() SET search_path = public", nil},
+	}
+	for _, tc := range cases {
+		res, err := Analyze(tc.sql, Options{SearchPath: []string{"public"}})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.sql, err)
+		}
+		st := res[0].Statement
+		if st.Forbidden != "" {
+			t.Errorf("%s: forbidden (%s)", tc.sql, st.Forbidden)
+		}
+		if !slices.Equal(st.Functions, tc.want) {
+			t.Errorf("%s: functions %v, want %v", tc.sql, st.Functions, tc.want)
+		}
+	}
+}

@@ -77,22 +77,7 @@ func TestCredentialReads(t *testing.T) {
 		{"SELECT oid, lomowner FROM pg_largeobject_metadata", ""},
 		{"SELECT rolname FROM pg_authid FOR SHARE", "writing pg_catalog.pg_authid"}, // a row lock is a write class
 	}
-	for _, tc := range cases {
-		res, err := Analyze(tc.sql, Options{SearchPath: []string{"public"}})
-		if err != nil {
-			t.Fatalf("%s: %v", tc.sql, err)
-		}
-		got := res[0].Statement.Forbidden
-		if p := res[0].Prepared; p != nil && p.Statement.Forbidden == "" && tc.want != "" {
-			t.Errorf("%s: the prepared statement is not forbidden", tc.sql)
-		}
-		switch {
-		case tc.want == "" && got != "":
-			t.Errorf("%s: forbidden (%s), want its grant to decide", tc.sql, got)
-		case tc.want != "" && !strings.Contains(got, tc.want):
-			t.Errorf("%s: forbidden %q, want %q in it", tc.sql, got, tc.want)
-		}
-	}
+	checkForbidden(t, cases)
 }
 
 // TestCredentialViews: a catalog view over credentials keeps the lineage
@@ -124,5 +109,34 @@ func TestCredentialViews(t *testing.T) {
 	}
 	if !v.Outputs[0].Unknown || !v.Outputs[1].Unknown {
 		t.Errorf("a view over pg_stats and credentials: %+v", v.Outputs)
+	}
+}
+
+// forbiddenCase is a statement and the part of its Forbidden reason a
+// test wants ("": the statement must not be forbidden, its grant decides).
+type forbiddenCase = struct {
+	sql  string
+	want string
+}
+
+// checkForbidden analyzes each case's statement and checks its Forbidden
+// reason, and that of a prepared statement's own analysis.
+func checkForbidden(t *testing.T, cases []forbiddenCase) {
+	t.Helper()
+	for _, tc := range cases {
+		res, err := Analyze(tc.sql, Options{SearchPath: []string{"public"}})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.sql, err)
+		}
+		got := res[0].Statement.Forbidden
+		if p := res[0].Prepared; p != nil && p.Statement.Forbidden == "" && tc.want != "" {
+			t.Errorf("%s: the prepared statement is not forbidden", tc.sql)
+		}
+		switch {
+		case tc.want == "" && got != "":
+			t.Errorf("%s: forbidden (%s), want its grant to decide", tc.sql, got)
+		case tc.want != "" && !strings.Contains(got, tc.want):
+			t.Errorf("%s: forbidden %q, want %q in it", tc.sql, got, tc.want)
+		}
 	}
 }

@@ -2,7 +2,6 @@ package pgsql
 
 import (
 	"slices"
-	"strings"
 	"testing"
 )
 
@@ -77,22 +76,7 @@ func TestOtherSessionsText(t *testing.T) {
 		{"SELECT x.query FROM (SELECT 'a' AS query) x", ""},                          // no relation
 		{"SELECT pg_stat_get_backend_pid(b) FROM pg_stat_get_backend_idset() b", ""}, // its grant decides
 	}
-	for _, tc := range cases {
-		res, err := Analyze(tc.sql, Options{SearchPath: []string{"public"}})
-		if err != nil {
-			t.Fatalf("%s: %v", tc.sql, err)
-		}
-		got := res[0].Statement.Forbidden
-		if p := res[0].Prepared; p != nil && p.Statement.Forbidden == "" && tc.want != "" {
-			t.Errorf("%s: the prepared statement is not forbidden", tc.sql)
-		}
-		switch {
-		case tc.want == "" && got != "":
-			t.Errorf("%s: forbidden (%s), want its grant to decide", tc.sql, got)
-		case tc.want != "" && !strings.Contains(got, tc.want):
-			t.Errorf("%s: forbidden %q, want %q in it", tc.sql, got, tc.want)
-		}
-	}
+	checkForbidden(t, cases)
 }
 
 // TestOtherSessionsViews: where masking applies the proxy expands views.

@@ -52,22 +52,26 @@ import (
 //     arguments, when those are literals that do not fail: substr and
 //     substring with integer literals for the start and a length of at
 //     least zero (substring(x, 'pattern') is a regular expression),
-//     lpad and rpad with an integer literal length, split_part with a
-//     field number literal other than zero, encode with the literal
-//     format hex, base64 or escape, and format with a literal format
-//     string of %s, %L and %% only (%I fails on a null, a width on a bad
-//     one);
+//     lpad and rpad with an integer literal length of at most maxPad,
+//     split_part with a field number literal other than zero, encode
+//     with the literal format hex, base64 or escape, and format with a
+//     literal format string of %s, %L and %% only (%I fails on a null, a
+//     width on a bad one) and an argument for each %s and %L. A call that
+//     fails on every row is no safer than one that fails on some: a CASE
+//     or COALESCE around it decides whether it runs, on a masked value;
 //   - x || y when one side is a string literal that is not an array
 //     literal (an array on the other side would make it an array literal
 //     and fail on every row, not on some), or when both sides are known
 //     not to be arrays (text || text); concatenating arrays fails on
 //     mismatched dimensions, and appending to a multidimensional array
 //     fails too;
-//   - CASE, COALESCE and ARRAY[...] whose values need no conversion that
-//     can fail: at most one of them is not a literal or a text-typed
-//     expression (coalesce(d, now()) converts a date to a timestamp, which
-//     fails past the timestamp range; ARRAY[a, b] of two arrays fails on
-//     mismatched dimensions).
+//   - CASE, COALESCE, and lag and lead with a default, whose values need
+//     no conversion that can fail: at most one of them is not a literal
+//     or a text-typed expression (coalesce(d, now()) converts a date to a
+//     timestamp, which fails past the timestamp range; lag(n, 1, f) a
+//     numeric to float8); ARRAY[...] whose elements are all known not to
+//     be arrays (ARRAY[a, b] of two arrays fails on mismatched
+//     dimensions, ARRAY[a] of a six-dimensional one on the limit).
 //
 // Everything else may fail: operators (arithmetic overflows and divides by
 // zero, LIKE fails on a pattern ending in its escape character only when
@@ -114,7 +118,8 @@ var literalTotal = map[string]func(args []*pg_query.Node) bool{
 	},
 	"format": func(args []*pg_query.Node) bool {
 		f, ok := stringLiteral(args, 0)
-		return ok && plainFormat(f)
+		n, plain := plainFormat(f)
+		return ok && plain && n < len(args)
 	},
 }
 
@@ -134,24 +139,39 @@ func substrTotal(args []*pg_query.Node) bool {
 	return false
 }
 
+// maxPad is the longest literal length of a total lpad or rpad. Past
+// (1 GB - 4) / 4 characters lpad fails on every value it is given
+// ("requested length too large": four bytes a character), but not on a
+// NULL, and not when it is not evaluated (a CASE branch, a COALESCE
+// fallback); a length short of that bound allocates up to a gigabyte,
+// which may fail too. A pad is short.
+const maxPad = 1 << 20
+
 // padTotal: lpad(x, length) and lpad(x, length, fill) with an integer
-// literal length.
+// literal length of at most maxPad.
 func padTotal(args []*pg_query.Node) bool {
-	_, ok := intLiteral(args, 1)
-	return ok && (len(args) == 2 || len(args) == 3)
+	n, ok := intLiteral(args, 1)
+	return ok && n <= maxPad && (len(args) == 2 || len(args) == 3)
 }
 
-// plainFormat reports a format string of %s, %L and %% conversions only.
-func plainFormat(f string) bool {
+// plainFormat reports a format string of %s, %L and %% conversions only,
+// and how many arguments its %s and %L take: with fewer arguments format
+// fails on every row it is evaluated for ("too few arguments"), so a CASE
+// around it would turn its condition into an error.
+func plainFormat(f string) (int, bool) {
+	n := 0
 	for i := 0; i < len(f); i++ {
 		if f[i] != '%' {
 			continue
 		}
 		if i++; i == len(f) || f[i] != 's' && f[i] != 'L' && f[i] != '%' {
-			return false
+			return 0, false
+		}
+		if f[i] != '%' {
+			n++
 		}
 	}
-	return true
+	return n, true
 }
 
 // intLiteral returns args[i] when it is an integer constant.
@@ -295,6 +315,10 @@ func (a *analyzer) totalCall(f *pg_query.FuncCall) bool {
 		return bare == "count"
 	case arity >= 0 && len(f.Args) != arity:
 		return false
+	case (bare == "lag" || bare == "lead") && len(f.Args) == 3 && !a.sameType([]*pg_query.Node{f.Args[0], f.Args[2]}, false):
+		// The value and the default take one type: lag(n, 1, f)
+		// converts a numeric to float8, which fails past 1e308.
+		return false
 	}
 	for _, arg := range f.Args {
 		if arg.GetNamedArgExpr() != nil {
@@ -372,11 +396,13 @@ func (a *analyzer) notArray(n *pg_query.Node) bool {
 	return false
 }
 
-// sameType reports whether the values of a CASE, a COALESCE or an array
-// constructor need no conversion that may fail to share one type: at most
-// one of them is an expression of unknown type, the others being literals
-// or text-typed. In an array constructor a literal must not be an array
-// literal (arrays of arrays must have matching dimensions).
+// sameType reports whether the values of a CASE, a COALESCE, the value
+// and default of lag and lead, or an array constructor need no conversion
+// that may fail to share one type: at most one of them is an expression
+// of unknown type, the others being literals or text-typed. In an array
+// constructor every element must be known not to be an array: arrays of
+// arrays must have matching dimensions, and ARRAY[x] of one array x fails
+// when x has the most dimensions an array may have (six).
 func (a *analyzer) sameType(values []*pg_query.Node, array bool) bool {
 	typed := 0
 	for _, v := range values {
@@ -388,6 +414,9 @@ func (a *analyzer) sameType(values []*pg_query.Node, array bool) bool {
 		}
 		if a.notArray(v) {
 			continue
+		}
+		if array {
+			return false
 		}
 		typed++
 	}

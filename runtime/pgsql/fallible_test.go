@@ -92,6 +92,22 @@ var fallibleCases = []struct {
 	{"and beside a failure", "SELECT ssn IS NOT NULL AND 1 / 0 = 1 FROM t", []string{"app.t.ssn"}},
 	{"array of two columns", "SELECT ARRAY[a, b] FROM t", []string{"app.t.a", "app.t.b"}},
 	{"array with an array literal", "SELECT ARRAY[arr, '{1}'] FROM t", []string{"app.t.arr"}},
+	{"array of one column", "SELECT ARRAY[arr] FROM t", []string{"app.t.arr"}},
+	{"array of one column and a literal", "SELECT ARRAY[arr, 'x'] FROM t", []string{"app.t.arr"}},
+	{"array of a window function", "SELECT ARRAY[lag(arr) OVER ()] FROM t", []string{"app.t.arr"}},
+	{"array of an array", "SELECT ARRAY[ARRAY[arr]] FROM t", []string{"app.t.arr"}},
+
+	// Calls that fail on every row they run for: a CASE or COALESCE
+	// decides whether they run.
+	{"format with too few arguments", "SELECT CASE WHEN flag THEN format('%s %s', name) END FROM t", []string{"app.t.flag", "app.t.name"}},
+	{"format with one argument for two", "SELECT coalesce(ssn, format('%L %s', name)) FROM t", []string{"app.t.name", "app.t.ssn"}},
+	{"format with too few arguments alone", "SELECT format('%s%s', ssn) FROM t", []string{"app.t.ssn"}},
+	{"lpad too long", "SELECT CASE WHEN flag THEN lpad(name, 300000000) END FROM t", []string{"app.t.flag", "app.t.name"}},
+	{"rpad too long", "SELECT rpad(ssn, 268435455, '*') FROM t", []string{"app.t.ssn"}},
+	{"lpad past the bound", "SELECT lpad(ssn, 1048577) FROM t", []string{"app.t.ssn"}},
+	{"lag default of another type", "SELECT lag(n, 1, f) OVER (ORDER BY id) FROM t", []string{"app.t.f", "app.t.id", "app.t.n"}},
+	{"lead default of another type", "SELECT lead(d, 1, now()) OVER () FROM t", []string{"app.t.d"}},
+	{"lag offset chooses a failure", "SELECT CASE WHEN lag(uflag, salary) OVER (ORDER BY id) THEN format('%s %s', name) END FROM t", []string{"app.t.id", "app.t.name", "app.t.salary", "app.t.uflag"}},
 
 	// Wherever the expression is.
 	{"scalar subquery", "SELECT (SELECT ssn::int FROM t LIMIT 1)", []string{"app.t.ssn"}},
@@ -120,14 +136,14 @@ var fallibleCases = []struct {
 	{"row constructor", "SELECT ROW(ssn, card), ROW(c.*) FROM t c", nil},
 	{"case of total parts", "SELECT CASE WHEN ssn IS NULL THEN 'none' ELSE ssn END FROM t", nil},
 	{"coalesce of total parts", "SELECT coalesce(ssn, 'none'), coalesce(ssn::text, card::text), coalesce(salary, 0) FROM t", nil},
-	{"array of total parts", "SELECT ARRAY[ssn], ARRAY[ssn, 'x'], ARRAY[ssn::text, card::text] FROM t", nil},
+	{"array of total parts", "SELECT ARRAY[ssn::text], ARRAY[ssn::text, 'x'], ARRAY[ssn::text, card::text], ARRAY[upper(ssn) || 'x', concat(card)] FROM t", nil},
 	{"and or of total parts", "SELECT ssn IS NULL OR card IS NULL FROM t", nil},
 	{"subquery of total parts", "SELECT (SELECT upper(ssn) FROM t LIMIT 1)", nil},
 	{"string functions", "SELECT left(ssn, 3), right(ssn, -4), reverse(ssn), initcap(ssn), btrim(ssn), trim(both '-' from ssn), ltrim(ssn, '0'), rtrim(ssn), replace(ssn, '-', ''), translate(ssn, '0123', 'abcd'), quote_literal(ssn), quote_nullable(ssn), pg_column_size(ssn) FROM t", nil},
-	{"string functions with literal arguments", "SELECT substr(ssn, 1, 3), substr(ssn, -2), substring(ssn from 8 for 4), substring(ssn, 2), lpad(ssn, 12, '*'), rpad(ssn, 3), split_part(ssn, '-', 3), split_part(ssn, '-', -1), encode(b, 'hex'), encode(b, 'base64'), format('%s-%L %%', ssn, card) FROM t", nil},
-	{"json printing", "SELECT to_json(ssn), row_to_json(c), row_to_json(c, true), c.to_json, (c).row_to_json, array_to_json(ARRAY[ssn]), json_build_array(ssn, card) FROM t c", nil},
+	{"string functions with literal arguments", "SELECT substr(ssn, 1, 3), substr(ssn, -2), substring(ssn from 8 for 4), substring(ssn, 2), lpad(ssn, 12, '*'), rpad(ssn, 3), lpad(ssn, 1048576), lpad(ssn, -5), split_part(ssn, '-', 3), split_part(ssn, '-', -1), encode(b, 'hex'), encode(b, 'base64'), format('%s-%L %%', ssn, card), format('%s', ssn, card), format('%%', ssn) FROM t", nil},
+	{"json printing", "SELECT to_json(ssn), row_to_json(c), row_to_json(c, true), c.to_json, (c).row_to_json, array_to_json(ARRAY[ssn::text]), json_build_array(ssn, card) FROM t c", nil},
 	{"total aggregates of text", "SELECT string_agg(ssn, ','), string_agg(ssn, ',') FILTER (WHERE id > 0), json_agg(c) FROM t c", []string{"app.t.id"}},
-	{"window functions", "SELECT first_value(ssn) OVER w, last_value(ssn) OVER w, lag(ssn) OVER w, lead(ssn, 2, 'none') OVER w, count(ssn) OVER w FROM t WINDOW w AS (ORDER BY id)", []string{"app.t.id"}},
+	{"window functions", "SELECT first_value(ssn) OVER w, last_value(ssn) OVER w, lag(ssn) OVER w, lead(ssn, 2, 'none') OVER w, lag(n, 1, 1.5) OVER w, lead(ssn, salary, name::text) OVER w, count(ssn) OVER w FROM t WINDOW w AS (ORDER BY id)", []string{"app.t.id"}},
 	{"concatenating total string functions", "SELECT left(ssn, 3) || right(card, 4), to_json(ssn) || 'x', substr(ssn, 1, 3) || string_agg(card, '') FROM t GROUP BY ssn", []string{"app.t.ssn"}},
 
 	// Unmasked columns are filters too (the proxy allows filters on

@@ -73,14 +73,16 @@ import (
 //     timestamptz past 294276 AD): the value and the default must need no
 //     conversion, as the values of a COALESCE.
 //
+//   - a computed text value masked with redact kept its NULL: SELECT
+//     CASE WHEN flag THEN 'x' END returned NULL or [REDACTED] as the
+//     masked flag was false or true, and lag(name, salary) OVER (ORDER BY
+//     id) was NULL exactly when the masked offset left the window. Closed
+//     after the round in mask.go: a value computed from masked columns is
+//     masked when NULL too (a column's own NULL stays NULL, and the
+//     fixture keeps NULLs in the same places in both tables).
+//
 // Open, reported (TestAdversarialRound26Open, skipped unless
-// MANDATE_ADV_OPEN is set; the random runs tolerate the first):
-//   - a computed text value masked with redact keeps its NULL: SELECT
-//     CASE WHEN flag THEN 'x' END returns NULL or [REDACTED] as the masked
-//     flag is false or true, and lag(name, salary) OVER (ORDER BY id) is
-//     NULL exactly when the masked offset leaves the window. The masking of
-//     computed values (mask.go) should not keep the NULL-ness that masked
-//     sources decide.
+// MANDATE_ADV_OPEN is set):
 //   - ctid (a system column, unmasked) says where a row is stored, which
 //     depends on the size of the masked values stored before it:
 //     ctid::text, WHERE ctid >= '(1,0)', and TABLESAMPLE (which samples
@@ -1350,9 +1352,7 @@ func (p *niPair) compare(stmt string) niResult {
 
 // niTolerated are the differences of the open holes (skipped in the
 // random runs unless MANDATE_ADV_OPEN is set).
-func niTolerated(kind string) bool {
-	return os.Getenv("MANDATE_ADV_OPEN") == "" && kind == "nullness"
-}
+func niTolerated(kind string) bool { return false }
 
 // shrink minimises a statement that shows a difference of the same kind:
 // it replaces nodes by descendants of the same type and drops list items
@@ -1494,6 +1494,11 @@ type niCase struct {
 // niRegressionCases: the minimised oracles the generator found (denied
 // now), and total expressions beside them that stay allowed.
 var niRegressionCases = []niCase{
+	// A value computed from masked columns is masked, its NULL too
+	// (mask.go): whether it is NULL was the masked flag, or whether the
+	// masked offset leaves the window.
+	{name: "null-ness of a computed value", allow: true, sql: "SELECT t.id, CASE WHEN t.flag THEN 'x' END FROM P_niX t ORDER BY t.id"},
+	{name: "null-ness of a window offset", allow: true, sql: "SELECT t.id, lag(t.name, t.salary) OVER (ORDER BY t.id) FROM P_niX t ORDER BY t.id"},
 	{name: "format too few arguments under a masked condition", sql: "SELECT t.id, CASE WHEN t.flag THEN format('%s %s', t.name) END FROM P_niX t ORDER BY t.id"},
 	{name: "format too few arguments after a masked value", sql: "SELECT t.id, coalesce(t.flag::text, format('%L%L', t.name)) FROM P_niX t ORDER BY t.id"},
 	{name: "lpad too long under a masked condition", sql: "SELECT t.id, CASE WHEN t.flag THEN lpad(t.name, 300000000) END FROM P_niX t ORDER BY t.id"},
@@ -1512,10 +1517,6 @@ var niRegressionCases = []niCase{
 
 // niOpenCases are differences left open (see the top of the file).
 var niOpenCases = []niCase{
-	{name: "null-ness of a computed value", allow: true, open: "redact keeps the NULL of a computed value (mask.go)",
-		sql: "SELECT t.id, CASE WHEN t.flag THEN 'x' END FROM P_niX t ORDER BY t.id"},
-	{name: "null-ness of a window offset", allow: true, open: "redact keeps the NULL of a computed value (mask.go)",
-		sql: "SELECT t.id, lag(t.name, t.salary) OVER (ORDER BY t.id) FROM P_niX t ORDER BY t.id"},
 	{name: "ctid", allow: true, open: "ctid tells the size of the masked values stored before a row",
 		sql: "SELECT t.id, t.ctid::text FROM P_niX t ORDER BY t.id"},
 	{name: "ctid filter", allow: true, open: "ctid tells the size of the masked values stored before a row",

@@ -40,12 +40,15 @@ func textLike(oid uint32) bool {
 
 // colPlan says how to treat one result column.
 type colPlan struct {
-	method  masking.Method // column rule; nil when none
-	nullify bool           // masked but the type cannot carry a masked string
-	scan    bool           // run detectors
-	text    bool           // text-like type
-	typeOID uint32
-	format  int16
+	method masking.Method // column rule; nil when none
+	// computed: method masks a value computed from masked columns, whose
+	// NULL is masked too (below).
+	computed bool
+	nullify  bool // masked but the type cannot carry a masked string
+	scan     bool // run detectors
+	text     bool // text-like type
+	typeOID  uint32
+	format   int16
 }
 
 // rowPlan masks DataRow values of one result.
@@ -61,6 +64,18 @@ func (p *rowPlan) apply(values [][]byte) int {
 	n := 0
 	for i, v := range values {
 		if v == nil {
+			// A column's own NULL stays NULL (docs/masking.md). A value
+			// computed from masked columns is NULL or not as they decide
+			// (CASE WHEN flag THEN 'x' END, lag(name, salary)): masked
+			// as any other value.
+			if i < len(p.cols) && !p.nullAll {
+				if c := &p.cols[i]; c.computed && c.method != nil && !c.nullify {
+					if out, isNull := c.method.Apply([]byte{}); !isNull {
+						values[i] = out
+						n++
+					}
+				}
+			}
 			continue
 		}
 		if p.nullAll || i >= len(p.cols) {
@@ -118,6 +133,7 @@ func (ss *session) buildPlan(cols []colInfo, r *stmtRun) *rowPlan {
 	any := false
 	for i, c := range cols {
 		var m masking.Method
+		computed := false
 		if ms.hasColumns {
 			// A column of a table is that column: its origin decides. A
 			// view's column may carry any column the view depends on; a
@@ -138,7 +154,7 @@ func (ss *session) buildPlan(cols []colInfo, r *stmtRun) *rowPlan {
 					// masked column the view depends on.
 					m = ms.column(name)
 					if m == nil && (lineage == nil || namesRelation(lineage[i], name)) {
-						m = ms.computed(deps)
+						m, computed = ms.computed(deps), true
 					}
 				}
 			}
@@ -149,13 +165,13 @@ func (ss *session) buildPlan(cols []colInfo, r *stmtRun) *rowPlan {
 				if own[i] {
 					m = ms.source(lineage[i][0])
 				} else {
-					m = ms.computed(lineage[i])
+					m, computed = ms.computed(lineage[i]), true
 				}
 			}
 		}
 		text := textLike(c.typeOID)
 		cp := &p.cols[i]
-		cp.text, cp.typeOID, cp.format = text, c.typeOID, c.format
+		cp.text, cp.typeOID, cp.format, cp.computed = text, c.typeOID, c.format, computed
 		switch {
 		case m != nil && !text:
 			cp.nullify = true

@@ -78,7 +78,13 @@ func (a *analyzer) fromItem(n *pg_query.Node, sc *scope) {
 	case *pg_query.Node_RangeTableSample:
 		a.fromItem(x.RangeTableSample.Relation, sc)
 		// The sampling arguments and the REPEATABLE seed decide which rows
-		// come back: filters (a subquery may compute them).
+		// come back: filters (a subquery may compute them). So does where
+		// each row is stored (SYSTEM samples pages, BERNOULLI row
+		// positions), which depends on the size of every stored value: a
+		// filter on the whole relation.
+		if rv := x.RangeTableSample.Relation.GetRangeVar(); rv != nil {
+			a.filterLineage(Lineage{Sources: []string{a.relName(rv) + ".*"}})
+		}
 		var discard linAcc
 		for _, arg := range x.RangeTableSample.Args {
 			a.expr(arg, sc, true, &discard)

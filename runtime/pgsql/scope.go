@@ -115,6 +115,16 @@ func (r *relation) column(name string) (Lineage, bool) {
 	return Lineage{}, false
 }
 
+// systemColumns are the columns PostgreSQL gives every table. They hold no
+// column's value but say something of every column: ctid where the row is
+// stored (which depends on the size of the values stored before it, and
+// changes when they are updated), xmin, xmax, cmin and cmax which
+// transaction wrote it last, and tableoid which partition holds it (which
+// depends on the partition key). Each reads the whole row (table.*), as a
+// column alias list does: where masking applies it is masked, and a filter
+// on it is a filter on every column.
+var systemColumns = setOf(`ctid xmin xmax cmin cmax tableoid`)
+
 // item is one FROM item of a scope.
 type item struct {
 	// name is how the query qualifies the item's columns (alias or name).
@@ -136,7 +146,7 @@ type item struct {
 func (it *item) col(name string) (Lineage, bool) {
 	it.used = true
 	if it.table != "" {
-		if it.colAliased {
+		if it.colAliased || systemColumns[name] {
 			return Lineage{Sources: []string{it.table + ".*"}}, true
 		}
 		return Lineage{Sources: []string{it.table + "." + ident(name)}, Direct: true}, true
@@ -227,7 +237,7 @@ func (s *scope) resolveBare(name string) Lineage {
 			l, _ := it.col(name)
 			acc.addLineage(l)
 			found++
-			direct = true
+			direct = l.Direct
 		}
 		// A whole-row reference uses the item's name as a value.
 		for _, it := range x.items {

@@ -50,3 +50,28 @@ func TestGatewayDenialsNameTheRule(t *testing.T) {
 		})
 	}
 }
+
+// TestServerErrorSourceUnderMasking: under column masking, the server's
+// errors lose where in PostgreSQL's source they were raised (file, line,
+// routine: which check behind one SQLSTATE failed); elsewhere they keep it.
+func TestServerErrorSourceUnderMasking(t *testing.T) {
+	a := newAdvEnv(t)
+	for _, tc := range []struct {
+		agent  string
+		masked bool
+	}{{"reader", true}, {"fnreader", false}} {
+		tp, err := a.connectTapped(t, tc.agent, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := tp.run(context.Background(), "simple", "SELECT 1 / 0")
+		var pe *pgconn.PgError
+		if !errors.As(o.err, &pe) || pe.Code != "22012" {
+			t.Fatalf("%s: want 22012, got %s %v", tc.agent, o, o.err)
+		}
+		hidden := pe.File == "" && pe.Line == 0 && pe.Routine == ""
+		if hidden != tc.masked {
+			t.Errorf("%s: file %q line %d routine %q, want them hidden = %v", tc.agent, pe.File, pe.Line, pe.Routine, tc.masked)
+		}
+	}
+}

@@ -392,6 +392,13 @@ func (ss *session) maskError(o *op, m *pgproto3.ErrorResponse) *pgproto3.ErrorRe
 	calls, reads := ss.opFacts(o, ms)
 	maskFields(ms, e.Code, calls || (holds || reads) && !dataFree(e.Code), &e.Message, &e.Detail, &e.Hint, &e.Where,
 		objectFields(&e), &e.InternalQuery)
+	if ms.hasColumns {
+		// Where in PostgreSQL's source the error was raised (file, line,
+		// routine) tells apart the checks behind one SQLSTATE (which
+		// bound a value crossed): more than the code, so not under
+		// column masking.
+		e.File, e.Line, e.Routine = "", 0, ""
+	}
 	return &e
 }
 
@@ -477,6 +484,9 @@ func (ss *session) maskNotice(o *op, m *pgproto3.NoticeResponse) *pgproto3.Notic
 	calls, reads := ss.opFacts(o, ms)
 	maskFields(ms, e.Code, calls || reads && !dataFree(e.Code), &e.Message, &e.Detail, &e.Hint, &e.Where,
 		objectFields((*pgproto3.ErrorResponse)(&e)), &e.InternalQuery)
+	if ms.hasColumns {
+		e.File, e.Line, e.Routine = "", 0, "" // as for errors (maskError)
+	}
 	return &e
 }
 

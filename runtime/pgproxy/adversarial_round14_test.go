@@ -146,7 +146,10 @@ var advRound14GeneratedCases = []advCase{
 	// Legitimate statements keep working.
 	{name: "allowed plain columns", sql: "SELECT id, note FROM P_g14 WHERE note = 'a' ORDER BY id", allow: true},
 	{name: "allowed count over user code", sql: "SELECT count(*) FROM P_g14u", allow: true},
-	{name: "allowed system columns", sql: "SELECT ctid::text, xmin::text, id FROM P_g14u", allow: true},
+	// System columns read the whole row (since session 7: ctid depends on
+	// the size of every stored value), here a generated column computed by
+	// user code: of unknown origin, denied where masking applies.
+	{name: "system columns of a row with user code", sql: "SELECT ctid::text, xmin::text, id FROM P_g14u", deny: true},
 
 	// Read as they are.
 	{name: "right of a masked column", sql: "SELECT tail FROM P_g14", masked: true},

@@ -228,7 +228,11 @@ var r8Secrets = []string{"Ωmega", "mega", "123-45-6789", "4111 1111 1111 1111"}
 
 var advRound8RuleCases = []advCase{
 	// Legitimate statements keep working.
-	{name: "allowed system columns", sql: "SELECT ctid::text, xmin::text, tableoid::regclass::text, c.cmin::text, name FROM P_cust c ORDER BY ctid", allow: true},
+	// System columns read the whole row (since session 7): masked in the
+	// output, filters elsewhere (ctid says where a row is stored, which
+	// depends on the size of the masked values stored before it).
+	{name: "allowed system columns", sql: "SELECT ctid::text, xmin::text, tableoid::text, c.cmin::text FROM P_cust c ORDER BY id", allow: true, masked: true},
+	{name: "order by a system column", sql: "SELECT name FROM P_cust c ORDER BY ctid", deny: true},
 	{name: "allowed filter on an allow_filter column", sql: "SELECT id FROM P_r8f WHERE ssn LIKE '8%'", allow: true},
 	{name: "allowed partial of a plain column", sql: "SELECT tag, mail, pin, nul FROM P_r8p", allow: true},
 

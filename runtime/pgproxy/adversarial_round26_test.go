@@ -426,6 +426,7 @@ type niGen struct {
 	depth int
 	max   int
 	alias int
+	extra func(ty niTy, sc niScope) []niProd // more productions (round 27)
 }
 
 func (g *niGen) pick(xs ...string) string { return xs[g.r.IntN(len(xs))] }
@@ -542,6 +543,9 @@ func (g *niGen) expr(ty niTy, sc niScope) *niNode {
 		}})
 	}
 	ps = append(ps, g.typed(ty, sc)...)
+	if g.extra != nil {
+		ps = append(ps, g.extra(ty, sc)...)
+	}
 	var total float64
 	for _, p := range ps {
 		total += p.w
@@ -1150,6 +1154,13 @@ func (nc *niConn) run(mode, sql string, norm func(string) string) niObs {
 	case "binary":
 		r := nc.tp.pc.ExecParams(ctx, sql, nil, nil, nil, []int16{1}).Read()
 		res, err = []*pgconn.Result{r}, r.Err
+	case "params": // round 27: $1 and $2, untyped, text results
+		params := [][]byte{[]byte("3"), []byte("x")}
+		if !strings.Contains(sql, "$2") {
+			params = params[:1]
+		}
+		r := nc.tp.pc.ExecParams(ctx, sql, params, nil, nil, nil).Read()
+		res, err = []*pgconn.Result{r}, r.Err
 	}
 	var o niObs
 	record := func(e error) string {
@@ -1273,6 +1284,8 @@ type niPair struct {
 	normA  func(string) string
 	normB  func(string) string
 	runs   int
+	modes  []string // the protocol modes compare runs (niModes when nil)
+	reset  string   // run on both connections after each mode (round 27)
 }
 
 func newNiPair(t *testing.T) *niPair {
@@ -1330,13 +1343,21 @@ func niShort(rows [][]string) string {
 // compare runs stmt in both modes against both tables.
 func (p *niPair) compare(stmt string) niResult {
 	r := niResult{stmt: stmt}
-	for _, mode := range niModes {
+	modes := niModes
+	if p.modes != nil {
+		modes = p.modes
+	}
+	for _, mode := range modes {
 		var oa, ob niObs
 		var wg sync.WaitGroup
 		wg.Add(2)
 		go func() { defer wg.Done(); oa = p.ca.run(mode, p.sqlFor(stmt, false), p.normA) }()
 		go func() { defer wg.Done(); ob = p.cb.run(mode, p.sqlFor(stmt, true), p.normB) }()
 		wg.Wait()
+		if p.reset != "" {
+			p.ca.run("simple", p.reset, p.normA)
+			p.cb.run("simple", p.reset, p.normB)
+		}
 		p.runs += 2
 		r.allowed = r.allowed || !oa.denied
 		r.failed = r.failed || !oa.denied && oa.code != ""

@@ -38,7 +38,10 @@ var advRound6MaskCases = []advCase{
 	// Legitimate statements keep working.
 	{name: "allowed tablesample", sql: "SELECT count(*) FROM P_other TABLESAMPLE BERNOULLI (100) REPEATABLE (7)", allow: true},
 	{name: "allowed exists over unmasked", sql: "SELECT EXISTS (SELECT name FROM P_cust WHERE id = 1)", allow: true},
-	{name: "allowed explain analyze of unmasked", sql: "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT name FROM P_cust", allow: true},
+	// Since round 27 EXPLAIN filters on the whole row of what it reads:
+	// its plan follows estimates of the masked values' sizes.
+	{name: "explain analyze of a masked table's unmasked column", sql: "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT name FROM P_cust", deny: true},
+	{name: "allowed explain analyze of unmasked", sql: "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT note FROM P_other", allow: true},
 	{name: "allowed cte of unmasked", sql: "WITH w AS MATERIALIZED (SELECT id, name FROM P_cust) SELECT count(*) FROM w", allow: true},
 	{name: "allowed window over unmasked", sql: "SELECT nth_value(name, 2) OVER (ORDER BY id) FROM P_cust", allow: true},
 

@@ -181,24 +181,9 @@ func outsiderLeak(b []byte) string {
 
 func newOutsiderEnv(t *testing.T) *advEnv {
 	t.Helper()
-	requirePostgres(t)
-	prefix := "adv_" + randHex(4)
-	pol := &enginePolicy{}
-	pol.cur.Store(realPolicyWith(t, "testdata/adversarial", prefix, outsiderPolicy))
-	e := newEnv(t, func(c *Config) {
-		c.Policy = pol
-		c.LookupEnv = func(k string) (string, bool) {
-			if k == "ADV_HASH_KEY" {
-				return "adversarial-test-key", true
-			}
-			return "", false
-		}
-	})
-	e.prefix = prefix
-	a := &advEnv{env: e, p: prefix}
-	t.Cleanup(func() { admin(t, a.sql(advDrop)) })
+	a := newAdvEnv(t)
+	a.srv.cfg.Policy.(*enginePolicy).cur.Store(realPolicyWith(t, "testdata/adversarial", a.p, outsiderPolicy))
 	t.Cleanup(func() { admin(t, a.sql(outsiderDrop)) })
-	admin(t, a.sql(advFixture))
 	admin(t, a.sql(outsiderFixture))
 	return a
 }

@@ -17,8 +17,11 @@ import (
 // 23503 when the referenced table does not hold it. Deleting a referenced
 // row (or changing its key) fails or cascades when a referencing row holds
 // its value. Each answers whether a guessed value is stored: a filter on
-// the masked column. checkWriteOracles denies them unless the masking
-// rule allows filtering.
+// the masked column. A CHECK constraint or stored generated column that
+// reads a masked column beside a column an update sets is evaluated on
+// the stored masked value (CHECK (name <> ssn) fails UPDATE SET name =
+// 'guess' exactly when ssn is the guess). checkWriteOracles denies them
+// unless the masking rule allows filtering.
 
 // keysQuery lists, for a relation named by schema and name: the columns
 // of each unique or exclusion index ('u': key columns, and every column
@@ -53,7 +56,17 @@ SELECT 'r', con.oid::text, ra.attname::text, NULL, NULL, NULL
 FROM pg_catalog.pg_constraint con JOIN rel ON con.confrelid = rel.oid
 CROSS JOIN LATERAL unnest(con.confkey) AS k(r)
 JOIN pg_catalog.pg_attribute ra ON ra.attrelid = con.confrelid AND ra.attnum = k.r
-WHERE con.contype = 'f'`
+WHERE con.contype = 'f'
+UNION ALL
+SELECT 'c', con.oid::text, a.attname::text, CASE WHEN con.convalidated THEN NULL ELSE 'n' END, NULL, NULL
+FROM pg_catalog.pg_constraint con JOIN rel ON con.conrelid = rel.oid
+CROSS JOIN LATERAL unnest(con.conkey) AS k(attnum)
+JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum
+WHERE con.contype = 'c'
+UNION ALL
+SELECT 'c', con.oid::text, '*', CASE WHEN con.convalidated THEN NULL ELSE 'n' END, NULL, NULL
+FROM pg_catalog.pg_constraint con JOIN rel ON con.conrelid = rel.oid
+WHERE con.contype = 'c' AND con.conbin::text LIKE '%:varattno 0 %'`
 
 // relKeys are the constraints of a relation that compare a written value
 // with stored ones.
@@ -66,7 +79,17 @@ type relKeys struct {
 	// referenced are its columns that foreign keys of other relations (or
 	// its own) reference.
 	referenced []string
-	at         time.Time
+	// checks are its CHECK constraints.
+	checks []checkConstraint
+	at     time.Time
+}
+
+// checkConstraint is one CHECK constraint: the columns its expression
+// reads ("*": a whole-row reference) and whether it is NOT VALID (stored
+// rows may violate it).
+type checkConstraint struct {
+	cols     []string
+	notValid bool
 }
 
 // foreignKey is one foreign key: its columns and the columns they
@@ -103,6 +126,7 @@ func (c *catalog) keys(conn *model.Connection, table string) (*relKeys, error) {
 	rk = &relKeys{at: time.Now()}
 	unique := map[string]int{}
 	foreign := map[string]int{}
+	checks := map[string]int{}
 	for _, row := range res.Rows {
 		id, col := string(row[1]), string(row[2])
 		switch string(row[0]) {
@@ -124,6 +148,14 @@ func (c *catalog) keys(conn *model.Connection, table string) (*relKeys, error) {
 			fk := &rk.foreign[i]
 			fk.cols = append(fk.cols, col)
 			fk.refs = append(fk.refs, pgsql.ColumnSource(pgsql.RelationSource(string(row[3]), string(row[4])), string(row[5])))
+		case "c":
+			i, ok := checks[id]
+			if !ok {
+				i = len(rk.checks)
+				checks[id] = i
+				rk.checks = append(rk.checks, checkConstraint{notValid: string(row[3]) == "n"})
+			}
+			rk.checks[i].cols = append(rk.checks[i].cols, col)
 		default:
 			if !slices.Contains(rk.referenced, col) {
 				rk.referenced = append(rk.referenced, col)
@@ -145,7 +177,10 @@ type writeTarget struct {
 	table  string
 	cols   []string
 	delete bool
-	depth  int // views followed to reach it
+	// updCols are the columns of cols an update sets in rows it keeps
+	// (Analyzed.Updates).
+	updCols []string
+	depth   int // views followed to reach it
 }
 
 // checkWriteOracles returns why an may not run under column masking when a
@@ -154,13 +189,16 @@ type writeTarget struct {
 // it sets a column of a unique, primary key or exclusion constraint that
 // covers such a column, or a column of a foreign key referencing one, or it
 // deletes rows of (or sets a key column of) a relation whose such column a
-// foreign key references. A write through a view counts for the columns
-// the view's columns read; a write to a member of an inheritance tree for
-// every member's constraints. A catalog failure denies.
+// foreign key references, or it updates a column of a CHECK constraint or
+// stored generated column that reads such a column (any column when the
+// check is NOT VALID), or inserts into that masked column. A write through
+// a view counts for the columns the view's columns read; a write to a
+// member of an inheritance tree for every member's constraints. A catalog
+// failure denies.
 func (ss *session) checkWriteOracles(an *pgsql.Analyzed, ms *maskSet) string {
 	var queue []writeTarget
 	byTable := map[string]int{}
-	add := func(table, col string, del bool, depth int) {
+	add := func(table, col string, del, upd bool, depth int) {
 		i, ok := byTable[table]
 		if !ok {
 			i = len(queue)
@@ -169,6 +207,9 @@ func (ss *session) checkWriteOracles(an *pgsql.Analyzed, ms *maskSet) string {
 		}
 		if col != "" && !slices.Contains(queue[i].cols, col) {
 			queue[i].cols = append(queue[i].cols, col)
+		}
+		if upd && col != "" && !slices.Contains(queue[i].updCols, col) {
+			queue[i].updCols = append(queue[i].updCols, col)
 		}
 		queue[i].delete = queue[i].delete || del
 	}
@@ -180,11 +221,11 @@ func (ss *session) checkWriteOracles(an *pgsql.Analyzed, ms *maskSet) string {
 		if all {
 			col = "*"
 		}
-		add(rel, col, false, 0)
+		add(rel, col, false, slices.Contains(an.Updates, s), 0)
 	}
 	for _, x := range an.Statement.Accesses {
 		if x.Class == "delete" && x.Table != "" {
-			add(x.Table, "", true, 0)
+			add(x.Table, "", true, false, 0)
 		}
 	}
 	for n := 0; n < len(queue); n++ {
@@ -215,13 +256,13 @@ func (ss *session) checkWriteOracles(an *pgsql.Analyzed, ms *maskSet) string {
 						if all {
 							bc = "*"
 						}
-						add(rel, bc, false, w.depth+1)
+						add(rel, bc, false, slices.Contains(w.updCols, col), w.depth+1)
 					}
 				}
 			}
 			if w.delete {
 				for _, rel := range r.view.Relations {
-					add(rel, "", true, w.depth+1)
+					add(rel, "", true, false, w.depth+1)
 				}
 			}
 			continue
@@ -307,6 +348,42 @@ func (ss *session) checkKeys(w writeTarget, member string, ms *maskSet) string {
 		cols := expand(u)
 		if col, rule := masked(cols); rule != "" && overlaps(w.cols, cols) {
 			return deny(col, rule, "a unique, primary key or exclusion constraint compares")
+		}
+	}
+	// Expressions the server evaluates on the new row: CHECK constraints
+	// and stored generated columns. An update keeps the masked values of
+	// the row it changes, so setting a column such an expression reads
+	// beside a masked one makes its outcome (a violated check, an
+	// overflow) depend on the masked value: CHECK (name <> ssn) answers
+	// UPDATE SET name = 'guess'. An INSERT stores the defaults of the
+	// columns it leaves out; one that sets the masked column may copy a
+	// stored value (INSERT ... SELECT ssn). A NOT VALID check may be
+	// violated by a stored row: any update of it answers.
+	newRow := func(cols []string, notValid bool) string {
+		col, rule := masked(cols)
+		if rule == "" {
+			return ""
+		}
+		if notValid && len(w.updCols) > 0 || overlaps(w.updCols, cols) {
+			return deny(col, rule, "an expression it evaluates on the updated row (a CHECK constraint or a generated column) reads")
+		}
+		for _, c := range cols {
+			if c, rule := masked([]string{c}); rule != "" && overlaps(w.cols, []string{c}) {
+				return deny(c, rule, "an expression it evaluates on the new row (a CHECK constraint or a generated column) reads")
+			}
+		}
+		return ""
+	}
+	for _, ck := range k.checks {
+		if reason := newRow(expand(ck.cols), ck.notValid); reason != "" {
+			return reason
+		}
+	}
+	if r.generated != nil {
+		for _, gc := range r.generated.Columns {
+			if reason := newRow(expand([]string{gc}), false); reason != "" {
+				return reason
+			}
 		}
 	}
 	for _, fk := range k.foreign {

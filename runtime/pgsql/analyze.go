@@ -82,6 +82,11 @@ type Analyzed struct {
 	// rules (the statement's error or row count would say whether a
 	// masked value exists).
 	Assigns []string
+	// Updates are the Assigns that an UPDATE, MERGE UPDATE or ON CONFLICT
+	// DO UPDATE sets in a row it keeps, whose other columns (masked ones)
+	// stay: a CHECK constraint or generated column reading both is
+	// evaluated on them (the proxy checks them against the masking rules).
+	Updates []string
 	// FilterUnknown is set when a filter (see FilterColumns) reads
 	// something whose origin is unknown: an unresolvable reference, or a
 	// view column whose lineage is unknown (after ExpandViews). What it
@@ -264,6 +269,7 @@ func (a *Analyzed) ResolveExecute(prepared *Analyzed) *Analyzed {
 	r.Writes = union([]Lineage{prepared.Writes, a.Writes})
 	r.Reads = union([]Lineage{prepared.Reads, a.Reads})
 	r.Assigns = mergeStrings(prepared.Assigns, a.Assigns)
+	r.Updates = mergeStrings(prepared.Updates, a.Updates)
 	inner := prepared
 	if prepared.Prepared != nil {
 		inner = prepared.Prepared
@@ -272,6 +278,7 @@ func (a *Analyzed) ResolveExecute(prepared *Analyzed) *Analyzed {
 		r.Writes = union([]Lineage{prepared.Prepared.Writes, a.Writes})
 		r.Reads = union([]Lineage{prepared.Prepared.Reads, a.Reads})
 		r.Assigns = mergeStrings(prepared.Prepared.Assigns, a.Assigns)
+		r.Updates = mergeStrings(prepared.Prepared.Updates, a.Updates)
 		r.FilterUnknown = prepared.Prepared.FilterUnknown || a.FilterUnknown
 	}
 	r.Builtins = mergeStrings(inner.Builtins, a.Builtins)

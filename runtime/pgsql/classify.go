@@ -25,6 +25,7 @@ func analyzeStmt(n *pg_query.Node, text string, opts Options, version int32) (an
 	an.Statement = a.statement(tag)
 	an.Writes = a.writes.lineage()
 	an.Assigns = setList(a.assigns)
+	an.Updates = setList(a.updates)
 	an.FilterUnknown = a.filterUnknown
 	an.Reads = a.readsLineage()
 	an.Builtins, an.Operators = setList(a.builtins), setList(a.operators)
@@ -295,6 +296,7 @@ func (a *analyzer) prepareStmt(p *pg_query.PrepareStmt, an *Analyzed) string {
 	inner.Statement = a.statement(tag)
 	inner.Writes = a.writes.lineage()
 	inner.Assigns = setList(a.assigns)
+	inner.Updates = setList(a.updates)
 	inner.FilterUnknown = a.filterUnknown
 	inner.Reads = a.readsLineage()
 	inner.Builtins, inner.Operators = setList(a.builtins), setList(a.operators)

@@ -29,6 +29,8 @@ type analyzer struct {
 	// assigns are the target columns the statement's writes set
 	// (Analyzed.Assigns).
 	assigns map[string]bool
+	// updates are those of them updates set (Analyzed.Updates).
+	updates map[string]bool
 	// literal is set when the analysis read a literal's value.
 	literal bool
 	// filterUnknown is set when a filter reads something whose origin is
@@ -59,6 +61,7 @@ func newAnalyzer(opts Options) *analyzer {
 		filters:   map[string]bool{},
 		reads:     map[string]bool{},
 		assigns:   map[string]bool{},
+		updates:   map[string]bool{},
 		builtins:  map[string]bool{},
 		operators: map[string]bool{},
 	}

@@ -31,7 +31,7 @@ func (a *analyzer) insertStmt(s *pg_query.InsertStmt, outer *scope, filter bool)
 			excluded := &item{name: "excluded", rel: openRelation(Lineage{}), aliased: true}
 			cs.items = []*item{target, excluded}
 			a.assignments(oc.TargetList, cs)
-			a.assignTo(target.table, oc.TargetList, false)
+			a.updateTo(target.table, oc.TargetList)
 			a.expr(oc.WhereClause, cs, true, &discard)
 		}
 		if oc.Infer != nil {
@@ -95,7 +95,7 @@ func (a *analyzer) modify(class string, m modifyParts, outer *scope, filter bool
 	}
 	if m.set != nil {
 		a.assignments(m.set, sc)
-		a.assignTo(target.table, m.set, false)
+		a.updateTo(target.table, m.set)
 	}
 	var discard linAcc
 	a.expr(m.where, sc, true, &discard)
@@ -130,7 +130,7 @@ func (a *analyzer) mergeStmt(s *pg_query.MergeStmt, outer *scope, filter bool) (
 			writes = true
 		case pg_query.CmdType_CMD_UPDATE:
 			a.access("update", target.table)
-			a.assignTo(target.table, wc.TargetList, false)
+			a.updateTo(target.table, wc.TargetList)
 			writes = true
 		case pg_query.CmdType_CMD_DELETE:
 			a.access("delete", target.table)
@@ -162,6 +162,18 @@ func (a *analyzer) mergeStmt(s *pg_query.MergeStmt, outer *scope, filter bool) (
 // the names of targets (SET or INSERT column list entries), or every
 // column (table.*) when all is set or a target has no name.
 func (a *analyzer) assignTo(table string, targets []*pg_query.Node, all bool) {
+	assignInto(a.assigns, table, targets, all)
+}
+
+// updateTo records the columns an update (UPDATE, MERGE UPDATE, ON
+// CONFLICT DO UPDATE) sets in rows it keeps (Analyzed.Assigns and
+// Analyzed.Updates).
+func (a *analyzer) updateTo(table string, targets []*pg_query.Node) {
+	assignInto(a.assigns, table, targets, false)
+	assignInto(a.updates, table, targets, false)
+}
+
+func assignInto(set map[string]bool, table string, targets []*pg_query.Node, all bool) {
 	if table == "" {
 		return
 	}
@@ -171,10 +183,10 @@ func (a *analyzer) assignTo(table string, targets []*pg_query.Node, all bool) {
 			all = true
 			break
 		}
-		a.assigns[ColumnSource(table, rt.Name)] = true
+		set[ColumnSource(table, rt.Name)] = true
 	}
 	if all {
-		a.assigns[table+".*"] = true
+		set[table+".*"] = true
 	}
 }
 

@@ -111,7 +111,7 @@ func round13Env(t *testing.T, write bool) (e *env, pol *enginePolicy, orders, se
 }
 
 // adminValue reads one value over a direct connection.
-func adminValue(t *testing.T, sql string) string {
+func adminValue(t testing.TB, sql string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

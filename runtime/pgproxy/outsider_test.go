@@ -188,31 +188,13 @@ func newOutsiderEnv(t *testing.T) *advEnv {
 	return a
 }
 
-// outsiderAdminValue runs a query straight on PostgreSQL and returns its first
-// value as text.
-func outsiderAdminValue(t testing.TB, sql string) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c, err := pgx.Connect(ctx, adminDSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
-	var s string
-	if err := c.QueryRow(ctx, sql).Scan(&s); err != nil {
-		t.Fatalf("admin %q: %v", sql, err)
-	}
-	return s
-}
-
 // dbState is everything a read-only session must leave as it was, narrowed
 // to what the cases name (the fixture's P_ relations, temporary ones
 // included, the advisory lock keys and the prepared transaction's name),
 // as other tests share the server.
 func (a *advEnv) dbState(t testing.TB) string {
 	t.Helper()
-	return outsiderAdminValue(t, a.sql(`SELECT concat_ws(' | ',
+	return adminValue(t, a.sql(`SELECT concat_ws(' | ',
 		(SELECT string_agg(id || ':' || note, ',' ORDER BY id) FROM P_other),
 		(SELECT string_agg(concat_ws(':', id, name, ssn, email, card, salary), ',' ORDER BY id) FROM P_cust),
 		(SELECT string_agg(id || ':' || note, ',' ORDER BY id) FROM P_notes),

@@ -222,41 +222,40 @@ func (a *analyzer) dropDDL(d *pg_query.DropStmt) {
 	}
 }
 
+// forbiddenKinds are the object kinds no grant drops, renames or moves:
+// how a reason names the kind, and why.
+var forbiddenKinds = map[pg_query.ObjectType]struct{ name, reason string }{
+	pg_query.ObjectType_OBJECT_EXTENSION:      {"EXTENSION", reasonExtension},
+	pg_query.ObjectType_OBJECT_EVENT_TRIGGER:  {"EVENT TRIGGER", reasonEventTrigger},
+	pg_query.ObjectType_OBJECT_LANGUAGE:       {"LANGUAGE", reasonLanguage},
+	pg_query.ObjectType_OBJECT_FDW:            {"FOREIGN DATA WRAPPER", reasonForeign},
+	pg_query.ObjectType_OBJECT_FOREIGN_SERVER: {"SERVER", reasonForeign},
+	pg_query.ObjectType_OBJECT_TABLESPACE:     {"TABLESPACE", reasonTablespace},
+	pg_query.ObjectType_OBJECT_DATABASE:       {"DATABASE", reasonDatabase},
+	pg_query.ObjectType_OBJECT_CAST:           {"CAST", reasonCast},
+	pg_query.ObjectType_OBJECT_ACCESS_METHOD:  {"ACCESS METHOD", reasonSuperuser},
+	pg_query.ObjectType_OBJECT_TRANSFORM:      {"TRANSFORM", "a transform applies to every function of its language"},
+}
+
 // objectKind forbids what a DROP (verb "DROP"), ALTER ... RENAME
 // ("RENAME") or ALTER ... SET SCHEMA ("SET SCHEMA") does to an object of
 // a kind no grant covers.
 func (a *analyzer) objectKind(kind pg_query.ObjectType, verb string) {
-	what := func(name string) string {
-		if verb == "DROP" {
-			return "DROP " + name
-		}
-		return "ALTER " + name + " ... " + verb
-	}
 	switch kind {
-	case pg_query.ObjectType_OBJECT_EXTENSION:
-		a.forbid(what("EXTENSION") + ": " + reasonExtension)
-	case pg_query.ObjectType_OBJECT_EVENT_TRIGGER:
-		a.forbid(what("EVENT TRIGGER") + ": " + reasonEventTrigger)
-	case pg_query.ObjectType_OBJECT_LANGUAGE:
-		a.forbid(what("LANGUAGE") + ": " + reasonLanguage)
-	case pg_query.ObjectType_OBJECT_FDW:
-		a.forbid(what("FOREIGN DATA WRAPPER") + ": " + reasonForeign)
-	case pg_query.ObjectType_OBJECT_FOREIGN_SERVER:
-		a.forbid(what("SERVER") + ": " + reasonForeign)
-	case pg_query.ObjectType_OBJECT_TABLESPACE:
-		a.forbid(what("TABLESPACE") + ": " + reasonTablespace)
-	case pg_query.ObjectType_OBJECT_DATABASE:
-		a.forbid(what("DATABASE") + ": " + reasonDatabase)
-	case pg_query.ObjectType_OBJECT_CAST:
-		a.forbid(what("CAST") + ": " + reasonCast)
-	case pg_query.ObjectType_OBJECT_ACCESS_METHOD:
-		a.forbid(what("ACCESS METHOD") + ": " + reasonSuperuser)
-	case pg_query.ObjectType_OBJECT_TRANSFORM:
-		a.forbid(what("TRANSFORM") + ": a transform applies to every function of its language")
 	case pg_query.ObjectType_OBJECT_ROLE:
 		a.forbid("roles and role memberships are managed outside the gateway")
+		return
 	case pg_query.ObjectType_OBJECT_SUBSCRIPTION:
 		a.forbid("subscriptions make the server connect to other servers")
+		return
+	}
+	k, ok := forbiddenKinds[kind]
+	switch {
+	case !ok:
+	case verb == "DROP":
+		a.forbid("DROP " + k.name + ": " + k.reason)
+	default:
+		a.forbid("ALTER " + k.name + " ... " + verb + ": " + k.reason)
 	}
 }
 

@@ -150,8 +150,8 @@ func (l *eventLoop) forward(e *end, buf []byte) {
 	}
 	if w < n {
 		p.pending = append(p.pending[:0], buf[w:n]...)
-		l.watch(e.fd, 0)
-		l.watch(p.fd, unix.EPOLLIN|unix.EPOLLOUT)
+		l.rearm(e)
+		l.rearm(p)
 	}
 }
 
@@ -168,14 +168,26 @@ func (l *eventLoop) flush(e *end) {
 	}
 	e.pending = e.pending[w:]
 	if len(e.pending) == 0 && e.peer != nil {
-		l.watch(e.fd, unix.EPOLLIN)
-		l.watch(e.peer.fd, unix.EPOLLIN)
+		l.rearm(e)
+		l.rearm(e.peer)
 	}
 }
 
-func (l *eventLoop) watch(fd int, events uint32) {
-	ev := unix.EpollEvent{Events: events, Fd: int32(fd)}
-	_ = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_MOD, fd, &ev)
+// rearm watches x for what its pair's state calls for: readable while its
+// peer can take more, writable while its own bytes wait. Both directions
+// of a pair can be parked at once, so the events are computed from the
+// state of both ends, never set for one direction alone (which once lost
+// a parked end's EPOLLOUT and stalled the pair).
+func (l *eventLoop) rearm(x *end) {
+	var events uint32
+	if x.peer != nil && len(x.peer.pending) == 0 {
+		events |= unix.EPOLLIN
+	}
+	if len(x.pending) > 0 {
+		events |= unix.EPOLLOUT
+	}
+	ev := unix.EpollEvent{Events: events, Fd: int32(x.fd)}
+	_ = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_MOD, x.fd, &ev)
 }
 
 // close closes both ends of e's pair (closing a descriptor removes it from

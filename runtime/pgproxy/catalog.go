@@ -24,13 +24,16 @@ WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped`
 // relationQuery returns, for a relation named by schema and name (exactly,
 // as lineage writes them), its kind, its definition when it is a view or
 // materialized view, and one row per column (none: a NULL name) with the
-// expression of a stored generated column.
+// expression of a stored generated column, its type's OID, and whether
+// that type is plain (pgsql.ColumnType).
 const relationQuery = `SELECT c.relkind::text, CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) END, a.attname,
-  CASE WHEN a.attgenerated = 's' THEN pg_catalog.pg_get_expr(d.adbin, d.adrelid) END
+  CASE WHEN a.attgenerated = 's' THEN pg_catalog.pg_get_expr(d.adbin, d.adrelid) END,
+  a.atttypid::pg_catalog.int8::text, (t.typtype IN ('b', 'c', 'e', 'r', 'm') AND t.typcategory <> 'A')::text
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+LEFT JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
 WHERE n.nspname = $1 AND c.relname = $2
 ORDER BY a.attnum`
 
@@ -96,10 +99,12 @@ type namedKey struct{ conn, table string }
 
 // namedRel is a relation looked up by its name.
 type namedRel struct {
-	kind string      // pg_class.relkind; "" when there is no such relation
-	name string      // schema.table unquoted, as catalog.column names relations
-	cols []string    // column names in order, dropped columns left out
-	view *pgsql.View // lineage of a view or materialized view; nil otherwise
+	kind string   // pg_class.relkind; "" when there is no such relation
+	name string   // schema.table unquoted, as catalog.column names relations
+	cols []string // column names in order, dropped columns left out
+	// types are the types of cols, in the same order.
+	types []pgsql.ColumnType
+	view  *pgsql.View // lineage of a view or materialized view; nil otherwise
 	// generated is the lineage of the columns of a relation that is no
 	// view but has stored generated columns (pgsql.GeneratedColumns);
 	// nil otherwise.
@@ -273,6 +278,8 @@ func (c *catalog) relation(conn *model.Connection, table string) (*namedRel, err
 		r.kind = string(row[0])
 		if row[2] != nil {
 			r.cols = append(r.cols, string(row[2]))
+			oid, _ := strconv.ParseUint(string(row[4]), 10, 32)
+			r.types = append(r.types, pgsql.ColumnType{OID: uint32(oid), Plain: string(row[5]) == "true"})
 		}
 		if row[2] != nil && row[3] != nil {
 			if generated == nil {
@@ -311,6 +318,25 @@ func (c *catalog) relation(conn *model.Connection, table string) (*namedRel, err
 	c.named[k] = r
 	c.cacheMu.Unlock()
 	return r, nil
+}
+
+// columnType returns the type of the column a lineage source names; ok is
+// false when the catalog has no such column.
+func (c *catalog) columnType(conn *model.Connection, src string) (t pgsql.ColumnType, ok bool, err error) {
+	rel, col, any, valid := pgsql.SplitSource(src)
+	if !valid || any {
+		return t, false, nil
+	}
+	r, err := c.relation(conn, rel)
+	if err != nil {
+		return t, false, err
+	}
+	for i, name := range r.cols {
+		if name == col {
+			return r.types[i], true, nil
+		}
+	}
+	return t, false, nil
 }
 
 // begin takes the lookup lock and the catalog connection of conn, under a

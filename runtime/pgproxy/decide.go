@@ -177,10 +177,7 @@ func (ss *session) decideOne(an *pgsql.Analyzed, carried *maskSet, now int64) (*
 	if reason != "" {
 		return an, denyDecision(reason), nil
 	}
-	dec, err := srv.cfg.Policy.Decide(srv.ctx, &model.Input{
-		Kind: "postgres", Agent: ss.rec.Agent, Connection: ss.rec.Connection,
-		NowUnix: now, Statement: &an.Statement, Approvals: ss.principal.Approvals,
-	})
+	an, dec, err := ss.decidePolicy(an, now)
 	if err != nil {
 		srv.cfg.Logger.Warn("postgres statement decision failed", "session", ss.rec.ID, "err", err)
 		return an, denyDecision("the policy could not be evaluated (fail closed)"), nil
@@ -246,10 +243,7 @@ func (ss *session) throughViews(an *pgsql.Analyzed, dec model.Decision, ms, carr
 		// A view's definition names them as the catalog printed it.
 		return exp, denyDecision(reason), nil
 	}
-	d, err := ss.srv.cfg.Policy.Decide(ss.srv.ctx, &model.Input{
-		Kind: "postgres", Agent: ss.rec.Agent, Connection: ss.rec.Connection,
-		NowUnix: now, Statement: &exp.Statement, Approvals: ss.principal.Approvals,
-	})
+	exp, d, err := ss.decidePolicy(exp, now)
 	if err != nil {
 		return an, denyDecision("the policy could not be evaluated (fail closed)"), nil
 	}
@@ -334,7 +328,11 @@ func (ss *session) checkAllowed(an *pgsql.Analyzed, dec model.Decision, carried 
 		if an.FilterUnknown {
 			return nil, ms.denial("masking applies and a filter of this statement reads something whose origin is unknown")
 		}
-		if col, rule := ms.maskedFilter(an.Statement.FilterColumns); col != "" {
+		col, rule := ms.maskedFilter(an.Statement.FilterColumns)
+		if col != "" && len(an.TypedFilters) > 0 {
+			col, rule = ms.maskedFilter(ss.withTypes(an).Statement.FilterColumns)
+		}
+		if col != "" {
 			return nil, ms.denial("masking applies: filtering on " + col + " would reveal its values, which the rule " + rule +
 				" masks (masking matches columns without regard to case); set allow_filter = true on the rule to permit it")
 		}
@@ -651,4 +649,67 @@ func (ss *session) missingCatalog(an *pgsql.Analyzed) string {
 		}
 	}
 	return ""
+}
+
+// decidePolicy decides an against the policy. A denial of a statement with
+// typed filters (pgsql.TypedRead) is decided again once the catalog has
+// said which of them cannot fail on their column's type: the policy
+// denies a filter on a masked column, and sum(salary) of an integer
+// column is none. The types are looked up only then, so statements that
+// are allowed, or read no such column, cost no lookup.
+func (ss *session) decidePolicy(an *pgsql.Analyzed, now int64) (*pgsql.Analyzed, model.Decision, error) {
+	srv := ss.srv
+	decide := func(an *pgsql.Analyzed) (model.Decision, error) {
+		return srv.cfg.Policy.Decide(srv.ctx, &model.Input{
+			Kind: "postgres", Agent: ss.rec.Agent, Connection: ss.rec.Connection,
+			NowUnix: now, Statement: &an.Statement, Approvals: ss.principal.Approvals,
+		})
+	}
+	dec, err := decide(an)
+	if err != nil || dec.Result == model.Allow || len(an.TypedFilters) == 0 {
+		return an, dec, err
+	}
+	typed := ss.withTypes(an)
+	if typed == an {
+		return an, dec, nil
+	}
+	d, err := decide(typed)
+	if err != nil {
+		return an, dec, nil // the first decision stands
+	}
+	return typed, d, nil
+}
+
+// withTypes returns an without the filter columns that only calls which
+// cannot fail on their column's type read, where the catalog says the
+// column has it (pgsql.TypedRead), or an itself when there are none. A
+// column a lookup fails for stays a filter (fail closed).
+func (ss *session) withTypes(an *pgsql.Analyzed) *pgsql.Analyzed {
+	exempt, failing := map[string]bool{}, map[string]bool{}
+	for _, t := range an.TypedFilters {
+		ct, ok, err := ss.srv.catalog.columnType(ss.conn, t.Column)
+		if err != nil {
+			ss.srv.cfg.Logger.Warn("postgres column type lookup", "session", ss.rec.ID, "err", err)
+		}
+		for _, c := range t.Reads {
+			if err == nil && ok && t.Total(ct) {
+				exempt[c] = true
+			} else {
+				failing[c] = true
+			}
+		}
+	}
+	filters := make([]string, 0, len(an.Statement.FilterColumns))
+	for _, c := range an.Statement.FilterColumns {
+		if !exempt[c] || failing[c] {
+			filters = append(filters, c)
+		}
+	}
+	if len(filters) == len(an.Statement.FilterColumns) {
+		return an
+	}
+	r := *an
+	r.Statement.FilterColumns = filters
+	r.TypedFilters = nil
+	return &r
 }

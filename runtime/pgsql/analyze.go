@@ -87,6 +87,13 @@ type Analyzed struct {
 	// stay: a CHECK constraint or generated column reading both is
 	// evaluated on them (the proxy checks them against the masking rules).
 	Updates []string
+	// TypedFilters are filter columns (Statement.FilterColumns) read only
+	// as the argument of a call that cannot fail on a column of the right
+	// type (typed.go): sum(salary) cannot overflow when salary is an
+	// integer column. The proxy counts each one's Reads as filters unless
+	// the catalog says its Column has the type its Call needs. A merge of
+	// analyses that leaves them out keeps the columns as filters.
+	TypedFilters []TypedRead
 	// FilterUnknown is set when a filter (see FilterColumns) reads
 	// something whose origin is unknown: an unresolvable reference, or a
 	// view column whose lineage is unknown (after ExpandViews). What it
@@ -283,6 +290,7 @@ func (a *Analyzed) ResolveExecute(prepared *Analyzed) *Analyzed {
 	}
 	r.Builtins = mergeStrings(inner.Builtins, a.Builtins)
 	r.Operators = mergeStrings(inner.Operators, a.Operators)
+	r.TypedFilters = typedBeside(inner.TypedFilters, a.Statement.FilterColumns)
 	defer func() { r.DecisionKey = decisionKey(r) }()
 	r.Statement = model.Statement{
 		Fingerprint:   in.Fingerprint,

@@ -27,6 +27,7 @@ func analyzeStmt(n *pg_query.Node, text string, opts Options, version int32) (an
 	an.Assigns = setList(a.assigns)
 	an.Updates = setList(a.updates)
 	an.FilterUnknown = a.filterUnknown
+	an.TypedFilters = a.typedFilters()
 	an.Reads = a.readsLineage()
 	an.Builtins, an.Operators = setList(a.builtins), setList(a.operators)
 	return an, a.literal, a.settingsGated && !a.settingsNamed, credOnly
@@ -298,6 +299,7 @@ func (a *analyzer) prepareStmt(p *pg_query.PrepareStmt, an *Analyzed) string {
 	inner.Assigns = setList(a.assigns)
 	inner.Updates = setList(a.updates)
 	inner.FilterUnknown = a.filterUnknown
+	inner.TypedFilters = a.typedFilters()
 	inner.Reads = a.readsLineage()
 	inner.Builtins, inner.Operators = setList(a.builtins), setList(a.operators)
 	inner.DecisionKey = decisionKey(inner)

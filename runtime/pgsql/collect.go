@@ -1,6 +1,7 @@
 package pgsql
 
 import (
+	"maps"
 	"sort"
 	"strings"
 
@@ -31,6 +32,9 @@ type analyzer struct {
 	assigns map[string]bool
 	// updates are those of them updates set (Analyzed.Updates).
 	updates map[string]bool
+	// typed are the columns read as the argument of a call that cannot
+	// fail on the right type (typed.go).
+	typed map[typedKey]bool
 	// literal is set when the analysis read a literal's value.
 	literal bool
 	// filterUnknown is set when a filter reads something whose origin is
@@ -254,7 +258,16 @@ func (a *analyzer) statement(tag string) model.Statement {
 	}
 	sortAccesses(st.Accesses)
 	st.Functions = setList(a.functions)
-	st.FilterColumns = setList(a.filters)
+	filters := a.filters
+	if len(a.typed) > 0 {
+		// Typed reads stay filter columns unless the proxy finds their
+		// types (Analyzed.TypedFilters): dropping those fails closed.
+		filters = maps.Clone(a.filters)
+		for t := range a.typed {
+			filters[t.column] = true
+		}
+	}
+	st.FilterColumns = setList(filters)
 	return st
 }
 

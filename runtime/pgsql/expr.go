@@ -18,7 +18,7 @@ func (a *analyzer) expr(n *pg_query.Node, sc *scope, filter bool, acc *linAcc) {
 		return
 	}
 	defer a.leave()
-	if !filter && a.checksFailures() && !a.nodeTotal(n) {
+	if !filter && a.checksFailures() && !a.nodeTotal(n) && !a.typedTotal(n, sc) {
 		// An expression that may fail: whether the statement fails (and
 		// its SQLSTATE) depends on what it reads (fallible.go).
 		filter = true

@@ -38,7 +38,9 @@ import (
 //   - upper, lower, length, char_length, character_length, octet_length
 //     and md5 of one argument, concat and concat_ws, pg_typeof (which
 //     reads only the argument's type), and the aggregates count, min and
-//     max (built-in comparisons do not fail);
+//     max (built-in comparisons do not fail) and bool_and, bool_or and
+//     every (nothing converts to boolean implicitly: an argument of
+//     another type fails before any row is read);
 //   - the string functions that fail on no value: left, right, reverse,
 //     initcap, btrim, ltrim, rtrim, replace, translate, quote_literal,
 //     quote_nullable, pg_column_size, and string_agg; the JSON functions
@@ -73,6 +75,10 @@ import (
 //     be arrays (ARRAY[a, b] of two arrays fails on mismatched
 //     dimensions, ARRAY[a] of a six-dimensional one on the limit).
 //
+// sum, avg, bit_and, bit_or, bit_xor and array_agg of one column cannot
+// fail on some types and may on others: the proxy asks the catalog
+// (typed.go).
+//
 // Everything else may fail: operators (arithmetic overflows and divides by
 // zero, LIKE fails on a pattern ending in its escape character only when
 // the text matches up to it, a regular expression may run for long),
@@ -99,6 +105,7 @@ var totalFunctions = map[string]int{
 	"replace": 3, "translate": 3, "quote_literal": 1, "quote_nullable": 1, "pg_column_size": 1,
 	"string_agg": 2, "to_json": 1, "row_to_json": -1, "array_to_json": -1, "json_agg": 1,
 	"json_build_array": -1, "first_value": 1, "last_value": 1, "lag": -1, "lead": -1,
+	"bool_and": 1, "bool_or": 1, "every": 1,
 }
 
 // literalTotal are the functions that cannot fail when their arguments

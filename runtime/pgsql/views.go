@@ -155,13 +155,26 @@ func (a *Analyzed) ExpandViews(resolve func(table string) *View) *Analyzed {
 	}
 	r.ViewCode = setList(code)
 	if len(a.Statement.FilterColumns) > 0 {
-		var acc linAcc
+		typedOnly := map[string]bool{}
+		for _, t := range a.TypedFilters {
+			for _, c := range t.Reads {
+				typedOnly[c] = true
+			}
+		}
+		var acc, genuine linAcc
 		for _, f := range a.Statement.FilterColumns {
-			acc.addLineage(expandLineage(Lineage{Sources: []string{f}}, resolve, 0))
+			l := expandLineage(Lineage{Sources: []string{f}}, resolve, 0)
+			acc.addLineage(l)
+			if !typedOnly[f] {
+				genuine.addLineage(l)
+			}
 		}
 		l := acc.lineage()
 		r.Statement.FilterColumns = l.Sources
 		r.FilterUnknown = r.FilterUnknown || l.Unknown
+		if len(a.TypedFilters) > 0 {
+			r.TypedFilters = expandTyped(a.TypedFilters, resolve, toSet(genuine.lineage().Sources))
+		}
 	}
 	return &r
 }

@@ -1,0 +1,114 @@
+package pgproxy
+
+import "testing"
+
+// Aggregates whose failure depends on their argument's type (pgsql
+// typed.go): sum(salary) of an integer column cannot overflow, so it is
+// masked; of a numeric, float, interval or domain column it may (an agent
+// that can insert stores a value near the type's limit beside the masked
+// one, and whether the sum fails says which side of a guess it is), so it
+// is a filter on the masked column, denied. array_agg of an array column
+// fails on mismatched dimensions. The gateway asks the catalog for the
+// column's type only when the policy would deny the statement otherwise.
+
+const typedPolicy = `
+masking "typed" {
+  column "public.PREFIX_ty*.v_*" {
+    method = "redact"
+  }
+  column "public.PREFIX_tyv.w" {
+    method = "redact"
+  }
+}
+
+role "typed" {
+  postgres "adv" {
+    statements = ["select"]
+    tables     = ["public.PREFIX_ty*"]
+    masking    = [masking.typed]
+  }
+}
+
+agent "typed" {
+  owner = "team-test"
+  identity {
+    issuer  = "https://issuer.example.com"
+    subject = "typed"
+  }
+  roles = [role.typed]
+}
+`
+
+const typedFixture = `
+CREATE DOMAIN P_tydom AS int;
+CREATE TABLE P_ty (id int PRIMARY KEY, name text, v_i2 smallint, v_i4 int, v_i8 bigint, v_num numeric,
+  v_f8 float8, v_iv interval, v_arr int[], v_txt text, v_flag boolean, v_dom P_tydom);
+INSERT INTO P_ty VALUES
+  (1, 'ann', 7, 2147483600, 9223372036854775000, 12.5, 1.5, '1 day', '{1,2}', 'alpha', true, 4),
+  (2, 'bob', 9, 2147483601, 9223372036854775001, 99.25, 2.5, '2 days', '{{3,4}}', 'beta', false, 5);
+CREATE VIEW P_tyv AS SELECT id, name, v_i4 AS w, v_num AS n, id AS plain FROM P_ty;
+`
+
+const typedDrop = `
+DROP VIEW IF EXISTS P_tyv;
+DROP TABLE IF EXISTS P_ty;
+DROP DOMAIN IF EXISTS P_tydom;
+`
+
+var typedCases = []advCase{
+	// An integer column: sum and avg accumulate in int8, int128 or
+	// numeric, which no row count overflows.
+	{name: "sum int4", sql: "SELECT sum(v_i4) FROM P_ty", masked: true, allow: true},
+	{name: "sum int8", sql: "SELECT sum(v_i8) FROM P_ty", masked: true, allow: true},
+	{name: "sum int2", sql: "SELECT sum(v_i2) FROM P_ty", masked: true, allow: true},
+	{name: "avg int4", sql: "SELECT avg(v_i4) FROM P_ty", masked: true, allow: true},
+	{name: "avg int8 qualified", sql: "SELECT avg(t.v_i8) FROM P_ty t", masked: true, allow: true},
+	{name: "sum distinct", sql: "SELECT sum(DISTINCT v_i4) FROM P_ty", masked: true, allow: true},
+	{name: "sum grouped by unmasked", sql: "SELECT sum(v_i4) FROM P_ty GROUP BY name", masked: true, allow: true},
+	{name: "sum window", sql: "SELECT sum(v_i4) OVER () FROM P_ty", masked: true, allow: true},
+	{name: "bit_and bit_or bit_xor", sql: "SELECT bit_and(v_i4), bit_or(v_i8), bit_xor(v_i2) FROM P_ty", masked: true, allow: true},
+	{name: "sum through a cte", sql: "WITH c AS (SELECT v_i4 FROM P_ty) SELECT sum(v_i4) FROM c", masked: true, allow: true},
+	{name: "sum through a subquery", sql: "SELECT sum(x) FROM (SELECT v_i8 AS x FROM P_ty) s", masked: true, allow: true},
+	{name: "sum of a view column", sql: "SELECT sum(w) FROM P_tyv", masked: true, allow: true},
+	{name: "array_agg text", sql: "SELECT array_agg(v_txt) FROM P_ty", masked: true, allow: true},
+	{name: "array_agg numeric", sql: "SELECT array_agg(v_num) FROM P_ty", masked: true, allow: true},
+	{name: "bool_and every", sql: "SELECT bool_and(v_flag), bool_or(v_flag), every(v_flag) FROM P_ty", masked: true, allow: true},
+	{name: "unmasked filter beside", sql: "SELECT sum(v_i4) FROM P_ty WHERE id > 0", masked: true, allow: true},
+	{name: "prepare execute", sql: "PREPARE P_typ1 AS SELECT sum(v_i4) FROM P_ty WHERE id > $1; EXECUTE P_typ1(0); DEALLOCATE P_typ1", simple: true, masked: true, allow: true},
+	{name: "cursor", sql: "BEGIN; DECLARE P_tyc CURSOR FOR SELECT avg(v_i8) FROM P_ty; FETCH ALL FROM P_tyc; COMMIT", simple: true, masked: true, allow: true},
+
+	// Types a sum may overflow on, a domain, an array aggregated as one.
+	{name: "sum numeric", sql: "SELECT sum(v_num) FROM P_ty", deny: true},
+	{name: "avg numeric", sql: "SELECT avg(v_num) FROM P_ty", deny: true},
+	{name: "sum float8", sql: "SELECT sum(v_f8) FROM P_ty", deny: true},
+	{name: "sum interval", sql: "SELECT sum(v_iv) FROM P_ty", deny: true},
+	{name: "avg interval", sql: "SELECT avg(v_iv) FROM P_ty", deny: true},
+	{name: "sum domain", sql: "SELECT sum(v_dom) FROM P_ty", deny: true},
+	{name: "array_agg array", sql: "SELECT array_agg(v_arr) FROM P_ty", deny: true},
+	{name: "sum of a numeric view column", sql: "SELECT sum(n) FROM P_tyv", deny: true},
+	{name: "one integer one numeric", sql: "SELECT sum(v_i4), sum(v_num) FROM P_ty", deny: true},
+
+	// Not one column: the analyzer cannot tell the argument's type.
+	{name: "sum of an expression", sql: "SELECT sum(v_i4 + 0) FROM P_ty", deny: true},
+	{name: "sum of a cast", sql: "SELECT sum(v_i4::numeric) FROM P_ty", deny: true},
+	{name: "sum of a union of types", sql: "SELECT sum(x) FROM (SELECT v_i4 AS x FROM P_ty UNION ALL SELECT v_num FROM P_ty) s", deny: true},
+	{name: "sum of a union with a literal", sql: "SELECT sum(x) FROM (SELECT v_i4 AS x FROM P_ty UNION ALL SELECT 9.99e130000) s", deny: true},
+
+	// The column is a filter otherwise too, or the sum is.
+	{name: "sum and a filter on it", sql: "SELECT sum(v_i4) FROM P_ty WHERE v_i4 > 0", deny: true},
+	{name: "execute with a filter on it", sql: "PREPARE P_typ2(int) AS SELECT sum(v_i4) FROM P_ty WHERE id > $1; EXECUTE P_typ2((SELECT max(v_i4) FROM P_ty WHERE v_i4 > 5))", simple: true, deny: true},
+	{name: "prepare execute numeric", sql: "PREPARE P_typ3 AS SELECT sum(v_num) FROM P_ty; EXECUTE P_typ3", simple: true, deny: true},
+	{name: "sum ordered by", sql: "SELECT name FROM P_ty GROUP BY name ORDER BY sum(v_i4)", deny: true},
+	{name: "sum having", sql: "SELECT name FROM P_ty GROUP BY name HAVING sum(v_i4) > 5", deny: true},
+	{name: "sum cast to int2", sql: "SELECT sum(v_i4)::int2 FROM P_ty", deny: true},
+	{name: "sum under a masked case", sql: "SELECT CASE WHEN max(v_txt) > 'b' THEN sum(v_i4) END FROM P_ty", deny: true},
+	{name: "sum ordered window", sql: "SELECT sum(v_i4) OVER (ORDER BY v_i8) FROM P_ty", deny: true},
+}
+
+func TestAdversarialTypedAggregates(t *testing.T) {
+	a := newAdvEnv(t)
+	a.srv.cfg.Policy.(*enginePolicy).cur.Store(realPolicyWith(t, "testdata/adversarial", a.p, map[string]string{"typed.hcl": typedPolicy}))
+	t.Cleanup(func() { admin(t, a.sql(typedDrop)) })
+	admin(t, a.sql(typedFixture))
+	runAdvCases(t, a, "typed", typedCases)
+}

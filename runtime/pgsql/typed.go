@@ -1,0 +1,169 @@
+package pgsql
+
+import (
+	"cmp"
+	"maps"
+	"slices"
+	"strings"
+
+	pg_query "github.com/pganalyze/pg_query_go/v6"
+)
+
+// Some aggregates fail on some values of one type and on none of another:
+// sum(salary) of a numeric column overflows when an agent stores a value
+// near numeric's limit beside the masked one (an oracle on whether their
+// sum passes it), but of an integer column it accumulates in int8 or
+// wider, which no table's row count can overflow. The analyzer does not
+// know types, so it records such a call's column as a typed read: the
+// proxy looks the column's type up in the catalog and counts the column
+// as a filter only when the type is not one the call cannot fail on.
+//
+//   - sum and avg of int2, int4 or int8 (int8 and int128 or numeric
+//     accumulators; of float, numeric, interval or money they overflow);
+//   - bit_and, bit_or and bit_xor of the same (of bit strings they fail
+//     on mismatched lengths);
+//   - array_agg of a type that is not an array (arrays of arrays fail on
+//     mismatched dimensions), nor a domain (a domain over an array is
+//     aggregated as one).
+//
+// Only a call with one argument, a column reference the analyzer resolves
+// to exactly one column, qualifies: an expression has a type the analyzer
+// cannot tell from the column's.
+type TypedRead struct {
+	// Call is the function: sum, avg, bit_and, bit_or, bit_xor, array_agg.
+	Call string `json:"call"`
+	// Column is the schema.table.column whose type decides, as resolved
+	// (a view's own column when the call reads one).
+	Column string `json:"column"`
+	// Reads are the filter columns the call accounts for: Column, and after
+	// ExpandViews the columns a view's column reads.
+	Reads []string `json:"reads"`
+}
+
+// A ColumnType is what the catalog says of a column's type.
+type ColumnType struct {
+	// OID is pg_attribute.atttypid.
+	OID uint32
+	// Plain is set for a type that is neither an array nor a domain nor a
+	// pseudo-type.
+	Plain bool
+}
+
+// Type OIDs of PostgreSQL's integer types.
+const (
+	oidInt8 = 20
+	oidInt2 = 21
+	oidInt4 = 23
+)
+
+// typedCalls are the calls of the list above, with what their column's
+// type must be.
+var typedCalls = map[string]func(ColumnType) bool{
+	"sum": integerType, "avg": integerType,
+	"bit_and": integerType, "bit_or": integerType, "bit_xor": integerType,
+	"array_agg": func(t ColumnType) bool { return t.Plain },
+}
+
+func integerType(t ColumnType) bool {
+	return t.OID == oidInt2 || t.OID == oidInt4 || t.OID == oidInt8
+}
+
+// Total reports whether r's call cannot fail on a column of type t.
+func (r TypedRead) Total(t ColumnType) bool {
+	ok := typedCalls[r.Call]
+	return ok != nil && ok(t)
+}
+
+type typedKey struct{ call, column string }
+
+// typedTotal reports a call of the list above whose argument resolves to
+// one column, and records it as a typed read.
+func (a *analyzer) typedTotal(n *pg_query.Node, sc *scope) bool {
+	f := n.GetFuncCall()
+	if f == nil || f.AggWithinGroup || f.FuncVariadic || f.AggStar || len(f.Args) != 1 {
+		return false
+	}
+	name, safe := classifyFunction(f.Funcname)
+	bare := bareName(name)
+	ref := f.Args[0].GetColumnRef()
+	if !safe || typedCalls[bare] == nil || ref == nil {
+		return false
+	}
+	l := sc.resolve(refParts(ref))
+	if l.Unknown || !l.Direct || len(l.Sources) != 1 {
+		return false
+	}
+	if a.typed == nil {
+		a.typed = map[typedKey]bool{}
+	}
+	a.typed[typedKey{bare, l.Sources[0]}] = true
+	return true
+}
+
+// typedFilters are the typed reads of columns the statement does not also
+// filter on otherwise (Analyzed.TypedFilters), in a stable order.
+func (a *analyzer) typedFilters() []TypedRead {
+	var out []TypedRead
+	for _, k := range slices.SortedFunc(maps.Keys(a.typed), func(x, y typedKey) int {
+		return cmp.Or(strings.Compare(x.column, y.column), strings.Compare(x.call, y.call))
+	}) {
+		if !a.filters[k.column] {
+			out = append(out, TypedRead{Call: k.call, Column: k.column, Reads: []string{k.column}})
+		}
+	}
+	return out
+}
+
+func toSet(xs []string) map[string]bool {
+	m := make(map[string]bool, len(xs))
+	for _, x := range xs {
+		m[x] = true
+	}
+	return m
+}
+
+// expandTyped returns the typed reads of a whose Reads name, instead of
+// view columns, what the views read, leaving out the columns of genuine
+// (the statement's other filter columns, expanded): a column read both
+// ways is a filter.
+func expandTyped(typed []TypedRead, resolve func(string) *View, genuine map[string]bool) []TypedRead {
+	out := make([]TypedRead, 0, len(typed))
+	for _, t := range typed {
+		var acc linAcc
+		for _, r := range t.Reads {
+			acc.addLineage(expandLineage(Lineage{Sources: []string{r}}, resolve, 0))
+		}
+		l := acc.lineage()
+		if l.Unknown {
+			continue // stays a filter, of unknown origin: denied
+		}
+		x := TypedRead{Call: t.Call, Column: t.Column}
+		for _, s := range l.Sources {
+			if !genuine[s] {
+				x.Reads = append(x.Reads, s)
+			}
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+// typedBeside returns typed reads less the columns of filters, which
+// another part of a combined statement (the parameters of an EXECUTE)
+// filters on otherwise.
+func typedBeside(typed []TypedRead, filters []string) []TypedRead {
+	if len(filters) == 0 {
+		return typed
+	}
+	out := make([]TypedRead, 0, len(typed))
+	for _, t := range typed {
+		x := TypedRead{Call: t.Call, Column: t.Column}
+		for _, c := range t.Reads {
+			if !slices.Contains(filters, c) {
+				x.Reads = append(x.Reads, c)
+			}
+		}
+		out = append(out, x)
+	}
+	return out
+}

@@ -8,7 +8,7 @@ import "testing"
 // that can insert stores a value near the type's limit beside the masked
 // one, and whether the sum fails says which side of a guess it is), so it
 // is a filter on the masked column, denied. array_agg of an array column
-// fails on mismatched dimensions. The gateway asks the catalog for the
+// fails on mismatched dimensions, and so does x || y of arrays. The gateway asks the catalog for the
 // column's type only when the policy would deny the statement otherwise.
 
 const typedPolicy = `
@@ -73,6 +73,11 @@ var typedCases = []advCase{
 	{name: "array_agg text", sql: "SELECT array_agg(v_txt) FROM P_ty", masked: true, allow: true},
 	{name: "array_agg numeric", sql: "SELECT array_agg(v_num) FROM P_ty", masked: true, allow: true},
 	{name: "bool_and every", sql: "SELECT bool_and(v_flag), bool_or(v_flag), every(v_flag) FROM P_ty", masked: true, allow: true},
+	{name: "concat two columns", sql: "SELECT v_txt || name FROM P_ty", masked: true, allow: true},
+	{name: "concat with a space", sql: "SELECT name || ' ' || v_txt FROM P_ty", masked: true, allow: true},
+	{name: "concat three columns", sql: "SELECT v_txt || name || v_i4 FROM P_ty", masked: true, allow: true},
+	{name: "concat of left", sql: "SELECT left(v_txt, 2) || v_txt FROM P_ty", masked: true, allow: true},
+	{name: "concat of a view column", sql: "SELECT name || w FROM P_tyv", masked: true, allow: true},
 	{name: "unmasked filter beside", sql: "SELECT sum(v_i4) FROM P_ty WHERE id > 0", masked: true, allow: true},
 	{name: "prepare execute", sql: "PREPARE P_typ1 AS SELECT sum(v_i4) FROM P_ty WHERE id > $1; EXECUTE P_typ1(0); DEALLOCATE P_typ1", simple: true, masked: true, allow: true},
 	{name: "cursor", sql: "BEGIN; DECLARE P_tyc CURSOR FOR SELECT avg(v_i8) FROM P_ty; FETCH ALL FROM P_tyc; COMMIT", simple: true, masked: true, allow: true},
@@ -87,6 +92,11 @@ var typedCases = []advCase{
 	{name: "array_agg array", sql: "SELECT array_agg(v_arr) FROM P_ty", deny: true},
 	{name: "sum of a numeric view column", sql: "SELECT sum(n) FROM P_tyv", deny: true},
 	{name: "one integer one numeric", sql: "SELECT sum(v_i4), sum(v_num) FROM P_ty", deny: true},
+
+	{name: "concat arrays", sql: "SELECT v_arr || v_arr FROM P_ty", deny: true},
+	{name: "concat text and array", sql: "SELECT name || v_arr FROM P_ty", deny: true},
+	{name: "concat a domain", sql: "SELECT name || v_dom FROM P_ty", deny: true},
+	{name: "concat an array literal", sql: "SELECT v_txt || '{1}' FROM P_ty", deny: true},
 
 	// Not one column: the analyzer cannot tell the argument's type.
 	{name: "sum of an expression", sql: "SELECT sum(v_i4 + 0) FROM P_ty", deny: true},

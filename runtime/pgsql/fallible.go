@@ -344,17 +344,23 @@ func totalOfRow(name string) bool {
 
 // totalConcat reports x || y that cannot fail (see the list above).
 func (a *analyzer) totalConcat(e *pg_query.A_Expr) bool {
-	if e.Kind != pg_query.A_Expr_Kind_AEXPR_OP || e.Lexpr == nil || e.Rexpr == nil || len(e.Name) == 0 {
-		return false
-	}
-	name := stringList(e.Name)
-	if name[len(name)-1] != "||" || len(name) > 2 || len(name) == 2 && name[0] != "pg_catalog" {
+	if !isConcat(e) {
 		return false
 	}
 	if a.scalarString(e.Lexpr) || a.scalarString(e.Rexpr) {
 		return true
 	}
 	return a.notArray(e.Lexpr) && a.notArray(e.Rexpr)
+}
+
+// isConcat reports x || y (the built-in operator, unqualified or of
+// pg_catalog).
+func isConcat(e *pg_query.A_Expr) bool {
+	if e.Kind != pg_query.A_Expr_Kind_AEXPR_OP || e.Lexpr == nil || e.Rexpr == nil || len(e.Name) == 0 {
+		return false
+	}
+	name := stringList(e.Name)
+	return name[len(name)-1] == "||" && (len(name) == 1 || len(name) == 2 && name[0] == "pg_catalog")
 }
 
 // scalarString reports a string literal that is not an array literal: an

@@ -24,13 +24,18 @@ import (
 //     on mismatched lengths);
 //   - array_agg of a type that is not an array (arrays of arrays fail on
 //     mismatched dimensions), nor a domain (a domain over an array is
-//     aggregated as one).
+//     aggregated as one);
+//   - x || y where each side is a column of such a type, an operand
+//     known not to be an array (fallible.go), or such a concatenation:
+//     name || ' ' || ssn (concatenating arrays fails on mismatched
+//     dimensions; every other built-in || cannot fail).
 //
-// Only a call with one argument, a column reference the analyzer resolves
-// to exactly one column, qualifies: an expression has a type the analyzer
+// Only a column reference the analyzer resolves to exactly one column
+// qualifies as the argument: an expression has a type the analyzer
 // cannot tell from the column's.
 type TypedRead struct {
-	// Call is the function: sum, avg, bit_and, bit_or, bit_xor, array_agg.
+	// Call is the function (sum, avg, bit_and, bit_or, bit_xor,
+	// array_agg) or the operator ||.
 	Call string `json:"call"`
 	// Column is the schema.table.column whose type decides, as resolved
 	// (a view's own column when the call reads one).
@@ -61,8 +66,10 @@ const (
 var typedCalls = map[string]func(ColumnType) bool{
 	"sum": integerType, "avg": integerType,
 	"bit_and": integerType, "bit_or": integerType, "bit_xor": integerType,
-	"array_agg": func(t ColumnType) bool { return t.Plain },
+	"array_agg": plainType, "||": plainType,
 }
+
+func plainType(t ColumnType) bool { return t.Plain }
 
 func integerType(t ColumnType) bool {
 	return t.OID == oidInt2 || t.OID == oidInt4 || t.OID == oidInt8
@@ -79,6 +86,16 @@ type typedKey struct{ call, column string }
 // typedTotal reports a call of the list above whose argument resolves to
 // one column, and records it as a typed read.
 func (a *analyzer) typedTotal(n *pg_query.Node, sc *scope) bool {
+	if e := n.GetAExpr(); e != nil && isConcat(e) {
+		var cols []string
+		if !a.concatOperand(n, sc, &cols) {
+			return false
+		}
+		for _, c := range cols {
+			a.addTyped("||", c)
+		}
+		return true
+	}
 	f := n.GetFuncCall()
 	if f == nil || f.AggWithinGroup || f.FuncVariadic || f.AggStar || len(f.Args) != 1 {
 		return false
@@ -89,15 +106,47 @@ func (a *analyzer) typedTotal(n *pg_query.Node, sc *scope) bool {
 	if !safe || typedCalls[bare] == nil || ref == nil {
 		return false
 	}
+	col, ok := oneColumn(ref, sc)
+	if ok {
+		a.addTyped(bare, col)
+	}
+	return ok
+}
+
+// oneColumn returns the one column a reference resolves to, if it does.
+func oneColumn(ref *pg_query.ColumnRef, sc *scope) (string, bool) {
 	l := sc.resolve(refParts(ref))
 	if l.Unknown || !l.Direct || len(l.Sources) != 1 {
-		return false
+		return "", false
 	}
+	return l.Sources[0], true
+}
+
+// concatOperand reports an operand of x || y that is known not to be an
+// array, a column (added to cols, whose types must then be plain), or a
+// concatenation of such operands.
+func (a *analyzer) concatOperand(n *pg_query.Node, sc *scope, cols *[]string) bool {
+	if a.notArray(n) {
+		return true
+	}
+	if ref := n.GetColumnRef(); ref != nil {
+		col, ok := oneColumn(ref, sc)
+		if ok {
+			*cols = append(*cols, col)
+		}
+		return ok
+	}
+	if e := n.GetAExpr(); e != nil && isConcat(e) {
+		return a.concatOperand(e.Lexpr, sc, cols) && a.concatOperand(e.Rexpr, sc, cols)
+	}
+	return false
+}
+
+func (a *analyzer) addTyped(call, col string) {
 	if a.typed == nil {
 		a.typed = map[typedKey]bool{}
 	}
-	a.typed[typedKey{bare, l.Sources[0]}] = true
-	return true
+	a.typed[typedKey{call, col}] = true
 }
 
 // typedFilters are the typed reads of columns the statement does not also

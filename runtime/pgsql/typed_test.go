@@ -34,6 +34,14 @@ func TestTypedFilters(t *testing.T) {
 		// runs: the CASE condition is a filter.
 		{"SELECT CASE WHEN ssn = 'x' THEN sum(salary) END FROM t GROUP BY ssn", []TypedRead{{"sum", "public.t.salary", []string{"public.t.salary"}}},
 			[]string{"public.t.salary", "public.t.ssn"}},
+		{"SELECT name || ' ' || ssn FROM t", []TypedRead{{"||", "public.t.ssn", []string{"public.t.ssn"}}}, []string{"public.t.ssn"}},
+		{"SELECT ssn || name || email FROM t", []TypedRead{
+			{"||", "public.t.email", []string{"public.t.email"}},
+			{"||", "public.t.name", []string{"public.t.name"}},
+			{"||", "public.t.ssn", []string{"public.t.ssn"}},
+		}, []string{"public.t.email", "public.t.name", "public.t.ssn"}},
+		{"SELECT ssn || '{1}' FROM t", nil, []string{"public.t.ssn"}},
+		{"SELECT ssn || (salary + 1) FROM t", nil, []string{"public.t.salary", "public.t.ssn"}},
 		// Total without a type: nothing converts to boolean implicitly.
 		{"SELECT bool_and(flag) FROM t", nil, nil},
 	}

@@ -3,6 +3,7 @@ package pgsql
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -233,6 +234,12 @@ func expandLineage(l Lineage, resolve func(string) *View, depth int) Lineage {
 			// A system column, or a name the proxy checks as field
 			// notation (checkFieldNotation): the table's own.
 			sub = Lineage{Sources: []string{s}, Direct: true}
+		} else if slices.Contains(l.Sources, table+".*") {
+			// A bare alias (SELECT v FROM view v) is reported as both
+			// view.v and view.*: the view has no column v, so it is the
+			// whole row. (Field notation, v.f, is f(v): the proxy
+			// checks f as it checks a built-in called without a schema.)
+			sub = union(v.Outputs)
 		} else {
 			sub = union(v.Outputs)
 			sub.Unknown = true

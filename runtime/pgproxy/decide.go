@@ -174,6 +174,7 @@ func (ss *session) decideOne(an *pgsql.Analyzed, carried *maskSet, now int64) (*
 	if reason == "" {
 		reason = ss.missingCatalog(an)
 	}
+	an, reason = ss.ownerTables(an, reason) // indexes.go
 	if reason != "" {
 		return an, denyDecision(reason), nil
 	}

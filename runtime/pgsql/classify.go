@@ -149,6 +149,7 @@ func (a *analyzer) classify(n *pg_query.Node, an *Analyzed) string {
 		// needs the call class and the function grant "pg_catalog.do".
 		a.access("call", "")
 		a.function("pg_catalog.do")
+		a.doLanguage(x.DoStmt.Args) // dbddl.go
 		return "DO"
 	case *pg_query.Node_LockStmt:
 		for _, r := range x.LockStmt.Relations {
@@ -163,6 +164,9 @@ func (a *analyzer) classify(n *pg_query.Node, an *Analyzed) string {
 			if rv := r.GetRangeVar(); rv != nil {
 				a.access("delete", a.relName(rv))
 			}
+		}
+		if x.TruncateStmt.Behavior == pg_query.DropBehavior_DROP_CASCADE {
+			a.forbid("TRUNCATE ... CASCADE also empties every table with a foreign key referencing these, which the statement does not name and the grant may not cover: name them all (TRUNCATE a, b)")
 		}
 		return "TRUNCATE TABLE"
 	case *pg_query.Node_ListenStmt:
@@ -217,6 +221,7 @@ func (a *analyzer) classify(n *pg_query.Node, an *Analyzed) string {
 		a.objectDDL(x.DropStmt.RemoveType, x.DropStmt.Objects)
 		return "DROP"
 	case *pg_query.Node_CommentStmt:
+		a.systemObject(x.CommentStmt.Objtype, x.CommentStmt.Object, true) // dbddl.go
 		a.objectDDL(x.CommentStmt.Objtype, []*pg_query.Node{x.CommentStmt.Object})
 		return "COMMENT"
 	case *pg_query.Node_SecLabelStmt:

@@ -32,7 +32,7 @@ const (
 	reasonSuperuser    = "PostgreSQL lets only superusers define it (it calls C functions, and a wrong definition can corrupt data or crash the server)"
 	reasonOwner        = "changing the owner of a database-level object hands it, and what its owner may do, to another role"
 	reasonPrivileges   = "privileges on database-level objects (schemas, databases, functions, types, languages, large objects, servers, tablespaces, parameters) are managed outside the gateway"
-	reasonCascade      = "DROP ... CASCADE of a database-level object also drops what depends on it (columns, views, defaults and triggers of other tables), which no table grant covers"
+	reasonCascade      = "CASCADE also drops or changes what depends on the object (views over it in other schemas, foreign keys, columns, defaults and triggers of other tables, typed tables), which the grant may not cover: drop or change each dependent with its own statement first, then this one without CASCADE (RESTRICT, the default)"
 	reasonSchemaName   = "renaming a schema renames every relation in it, past the grants and masking rules that name them"
 	reasonSystem       = "is one of PostgreSQL's own objects (pg_catalog, information_schema): the gateway trusts them as built-ins, and no grant creates, changes or drops them"
 )
@@ -124,7 +124,15 @@ func (a *analyzer) databaseDDL(n *pg_query.Node) {
 			case pg_query.AlterTableType_AT_GenericOptions, pg_query.AlterTableType_AT_AlterColumnGenericOptions:
 				a.forbid("ALTER ... OPTIONS changes what a foreign table reads: " + reasonForeign)
 			}
+			// DROP COLUMN/CONSTRAINT ... CASCADE drops the views and
+			// foreign keys of other tables; ALTER TYPE ... CASCADE
+			// changes the tables typed with it.
+			if c.GetAlterTableCmd().GetBehavior() == pg_query.DropBehavior_DROP_CASCADE {
+				a.forbid("ALTER ... CASCADE: " + reasonCascade)
+			}
 		}
+	case *pg_query.Node_CheckPointStmt:
+		a.forbid("CHECKPOINT writes every changed page of the whole server to disk, an I/O burst on every database (PostgreSQL reserves it to superusers and pg_checkpoint)")
 	case *pg_query.Node_RenameStmt:
 		r := x.RenameStmt
 		a.objectKind(r.RenameType, "RENAME")
@@ -166,11 +174,14 @@ func (a *analyzer) databaseDDL(n *pg_query.Node) {
 		a.systemName(x.CreateRangeStmt.TypeName, "type")
 		a.definedFunctions(x.CreateRangeStmt.Params)
 	case *pg_query.Node_AlterEnumStmt:
-		a.systemName(x.AlterEnumStmt.TypeName, "type")
+		a.systemType(x.AlterEnumStmt.TypeName)
 	case *pg_query.Node_AlterDomainStmt:
-		a.systemName(x.AlterDomainStmt.TypeName, "domain")
+		a.systemType(x.AlterDomainStmt.TypeName)
+		if x.AlterDomainStmt.Behavior == pg_query.DropBehavior_DROP_CASCADE {
+			a.forbid("ALTER DOMAIN ... CASCADE: " + reasonCascade)
+		}
 	case *pg_query.Node_AlterTypeStmt:
-		a.systemName(x.AlterTypeStmt.TypeName, "type")
+		a.systemType(x.AlterTypeStmt.TypeName)
 	case *pg_query.Node_AlterOperatorStmt:
 		a.systemName(x.AlterOperatorStmt.GetOpername().GetObjname(), "operator")
 	case *pg_query.Node_CreateStatsStmt:
@@ -209,11 +220,13 @@ func dbDDLName(n *pg_query.Node) string {
 }
 
 // dropDDL forbids the DROP statements no grant allows (objectDDL then
-// needs ddl on the relations it names).
+// needs ddl on the relations it names). CASCADE is refused for every
+// kind: DROP TABLE app_t CASCADE drops the views other schemas built on
+// app_t, and their dependents in turn, none of which the statement names.
 func (a *analyzer) dropDDL(d *pg_query.DropStmt) {
 	a.objectKind(d.RemoveType, "DROP")
-	if d.Behavior == pg_query.DropBehavior_DROP_CASCADE && !relationKinds[d.RemoveType] {
-		a.forbid(reasonCascade)
+	if d.Behavior == pg_query.DropBehavior_DROP_CASCADE {
+		a.forbid("DROP ... CASCADE: " + reasonCascade)
 	}
 	for _, o := range d.Objects {
 		// PostgreSQL refuses to drop its pinned built-ins, so a function
@@ -298,6 +311,10 @@ func (a *analyzer) systemObject(kind pg_query.ObjectType, o *pg_query.Node, buil
 				items = items[1:] // the access method's name comes first
 			}
 		}
+		if kind == pg_query.ObjectType_OBJECT_TYPE || kind == pg_query.ObjectType_OBJECT_DOMAIN {
+			a.systemType(items)
+			return
+		}
 		a.systemName(items, "object")
 	case *pg_query.Node_ObjectWithArgs:
 		switch kind {
@@ -312,9 +329,50 @@ func (a *analyzer) systemObject(kind pg_query.ObjectType, o *pg_query.Node, buil
 			a.systemName(x.ObjectWithArgs.GetObjname(), "object")
 		}
 	case *pg_query.Node_TypeName:
-		a.systemName(x.TypeName.GetNames(), "type")
+		a.systemType(x.TypeName.GetNames())
 	}
 }
+
+// systemType is systemName for a type or domain: one written without a
+// schema whose name is a type of pg_catalog is pg_catalog's (PostgreSQL
+// searches pg_catalog first), and ALTER TYPE int4 RENAME TO x or SET
+// SCHEMA would change the built-in for every session.
+func (a *analyzer) systemType(names []*pg_query.Node) {
+	if len(names) == 1 {
+		if n := names[0].GetString_().GetSval(); builtinType(n) {
+			a.forbid("type " + ident(n) + " written without a schema is the built-in pg_catalog." + ident(n) +
+				", which no grant changes: write the schema of your own type (public." + ident(n) + ")")
+			return
+		}
+	}
+	a.systemName(names, "type")
+}
+
+// builtinType reports a type name of pg_catalog: a built-in or pseudo
+// type, the row type of a catalog relation, or an array of either.
+func builtinType(n string) bool {
+	if builtinTypes[n] || catalogRelations[n] {
+		return true
+	}
+	elem, array := strings.CutPrefix(n, "_")
+	return array && (builtinTypes[elem] || catalogRelations[elem])
+}
+
+// builtinTypes are the types of pg_catalog that are no relation's row
+// type and no array (PostgreSQL 13 to 18).
+var builtinTypes = setOf(`aclitem any anyarray anycompatible anycompatiblearray
+	anycompatiblemultirange anycompatiblenonarray anycompatiblerange anyelement anyenum
+	anymultirange anynonarray anyrange bit bool box bpchar bytea char cid cidr circle cstring
+	date datemultirange daterange event_trigger fdw_handler float4 float8 gtsvector
+	index_am_handler inet int2 int2vector int4 int4multirange int4range int8 int8multirange
+	int8range internal interval json jsonb jsonpath language_handler line lseg macaddr
+	macaddr8 money name numeric nummultirange numrange oid oidvector path
+	pg_brin_bloom_summary pg_brin_minmax_multi_summary pg_ddl_command pg_dependencies pg_lsn
+	pg_mcv_list pg_ndistinct pg_node_tree pg_snapshot point polygon record refcursor regclass
+	regcollation regconfig regdictionary regnamespace regoper regoperator regproc
+	regprocedure regrole regtype table_am_handler text tid time timestamp timestamptz timetz
+	trigger tsm_handler tsmultirange tsquery tsrange tstzmultirange tstzrange tsvector
+	txid_snapshot unknown uuid varbit varchar void xid xid8 xml`)
 
 // systemFunction is systemObject for a function: one written without a
 // schema whose name is a built-in of the safe set is pg_catalog's (the
@@ -402,6 +460,20 @@ func (a *analyzer) functionOptions(opts []*pg_query.Node) {
 	}
 }
 
+// doLanguage forbids DO in a language other than plpgsql (the default):
+// DO LANGUAGE plpython3u runs Python in the server process, which the
+// grant naming pg_catalog.do (code the gateway does not analyze, in the
+// database's own languages) does not cover.
+func (a *analyzer) doLanguage(args []*pg_query.Node) {
+	for _, o := range args {
+		if d := o.GetDefElem(); d != nil && d.Defname == "language" {
+			if lang := d.Arg.GetString_().GetSval(); !trustedLanguages[lang] {
+				a.forbid("DO LANGUAGE " + ident(lang) + ": code in languages other than plpgsql (c, internal, untrusted languages) runs in the database server's process; the gateway allows plpgsql only")
+			}
+		}
+	}
+}
+
 // defTrue reports a DefElem whose argument is not false (no argument is
 // true, as PostgreSQL reads it).
 func defTrue(d *pg_query.DefElem) bool {
@@ -452,6 +524,36 @@ func (a *analyzer) publication(all bool, objects []*pg_query.Node) {
 			return
 		}
 	}
+}
+
+// ChangedPublications returns the publications the statement text alters,
+// renames or drops, unquoted. A publication names no relation, so the
+// analysis decides it as database-level (table ""); what it changes is
+// what the publication's subscribers receive, so the gateway decides it
+// on the tables the publication publishes, which only the catalog knows.
+func ChangedPublications(text string) ([]string, error) {
+	tree, err := pg_query.Parse(text)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, raw := range tree.Stmts {
+		switch x := raw.Stmt.GetNode().(type) {
+		case *pg_query.Node_AlterPublicationStmt:
+			names = append(names, x.AlterPublicationStmt.Pubname)
+		case *pg_query.Node_RenameStmt:
+			if x.RenameStmt.RenameType == pg_query.ObjectType_OBJECT_PUBLICATION {
+				names = append(names, x.RenameStmt.Object.GetString_().GetSval())
+			}
+		case *pg_query.Node_DropStmt:
+			if x.DropStmt.RemoveType == pg_query.ObjectType_OBJECT_PUBLICATION {
+				for _, o := range x.DropStmt.Objects {
+					names = append(names, o.GetString_().GetSval())
+				}
+			}
+		}
+	}
+	return names, nil
 }
 
 // createSchema: CREATE SCHEMA is database-level (table ""); its elements

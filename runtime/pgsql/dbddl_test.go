@@ -183,6 +183,48 @@ func TestDatabaseDDL(t *testing.T) {
 		{"DROP FUNCTION f() CASCADE", "CASCADE"},
 		{"DROP DOMAIN d CASCADE", "CASCADE"},
 		{"DROP OPERATOR === (int, int) CASCADE", "CASCADE"},
+		// CASCADE of any object (round 29): it reaches dependents the
+		// statement does not name.
+		{"DROP TABLE app_t CASCADE", "DROP ... CASCADE"},
+		{"DROP VIEW IF EXISTS app_v CASCADE", "CASCADE"},
+		{"DROP MATERIALIZED VIEW app_mv CASCADE", "CASCADE"},
+		{"DROP SEQUENCE app_s CASCADE", "CASCADE"},
+		{"DROP INDEX app_i CASCADE", "CASCADE"},
+		{"DROP FOREIGN TABLE app_f CASCADE", "CASCADE"},
+		{"DROP TRIGGER tr ON app_t CASCADE", "CASCADE"},
+		{"ALTER TABLE app_t DROP COLUMN id CASCADE", "ALTER ... CASCADE"},
+		{"ALTER TABLE app_t ADD COLUMN y int, DROP CONSTRAINT app_t_pkey CASCADE", "ALTER ... CASCADE"},
+		{"ALTER TYPE app_ty DROP ATTRIBUTE a CASCADE", "ALTER ... CASCADE"},
+		{"ALTER TYPE app_ty ALTER ATTRIBUTE a TYPE text CASCADE", "ALTER ... CASCADE"},
+		{"ALTER TYPE app_ty ADD ATTRIBUTE b int CASCADE", "ALTER ... CASCADE"},
+		{"ALTER DOMAIN d DROP CONSTRAINT c CASCADE", "ALTER DOMAIN ... CASCADE"},
+		{"TRUNCATE app_t CASCADE", "TRUNCATE ... CASCADE"},
+		{"TRUNCATE ONLY app_t, app_u RESTART IDENTITY CASCADE", "TRUNCATE ... CASCADE"},
+		// Types of pg_catalog written without a schema (round 29).
+		{"ALTER TYPE int4 RENAME TO x", "built-in pg_catalog.int4"},
+		{"ALTER TYPE int4 SET SCHEMA public", "built-in pg_catalog.int4"},
+		{"ALTER TYPE text SET (STORAGE = plain)", "built-in pg_catalog.text"},
+		{"ALTER TYPE _int4 RENAME TO x", "built-in pg_catalog._int4"},
+		{"ALTER TYPE pg_class RENAME TO x", "built-in pg_catalog.pg_class"},
+		{"ALTER TYPE anyenum ADD VALUE 'x'", "built-in pg_catalog.anyenum"},
+		{"ALTER TYPE int4 OWNER TO bob", "OWNER TO"},
+		{"ALTER DOMAIN int4 SET DEFAULT 1", "built-in pg_catalog.int4"},
+		{"ALTER DOMAIN varchar RENAME TO x", "built-in pg_catalog.varchar"},
+		{"DROP TYPE IF EXISTS app_ty, int4", "built-in pg_catalog.int4"},
+		{"DROP DOMAIN oidvector", "built-in pg_catalog.oidvector"},
+		{"COMMENT ON TYPE int4 IS 'x'", "built-in pg_catalog.int4"},
+		{"COMMENT ON DOMAIN text IS 'x'", "built-in pg_catalog.text"},
+		{"COMMENT ON TYPE pg_catalog.int4 IS 'x'", "PostgreSQL's own objects"},
+		{"COMMENT ON FUNCTION pg_catalog.pg_read_file(text) IS 'x'", "PostgreSQL's own objects"},
+		{"COMMENT ON FUNCTION lower(text) IS 'x'", "built-in pg_catalog.lower"},
+		{"COMMENT ON SCHEMA pg_catalog IS 'x'", "PostgreSQL's own objects"},
+		// Anonymous code in other languages (round 29).
+		{"DO LANGUAGE plpython3u $$import os$$", "DO LANGUAGE plpython3u"},
+		{"DO $$import os$$ LANGUAGE plperlu", "DO LANGUAGE plperlu"},
+		{"DO LANGUAGE 'PLPGSQL' $$BEGIN END$$", "DO LANGUAGE PLPGSQL"},
+		{"DO LANGUAGE internal 'int4in'", "DO LANGUAGE internal"},
+		// Cluster-wide I/O (round 29).
+		{"CHECKPOINT", "CHECKPOINT writes every changed page"},
 		// A schema's elements are the statements they are.
 		{"CREATE SCHEMA s CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION f()", "CREATE TRIGGER inside CREATE SCHEMA"},
 		{"CREATE SCHEMA s GRANT SELECT ON ALL TABLES IN SCHEMA public TO bob", "IN SCHEMA"},
@@ -198,8 +240,22 @@ func TestDatabaseDDL(t *testing.T) {
 		{"CREATE SCHEMA IF NOT EXISTS app_s AUTHORIZATION CURRENT_USER", ""},
 		{"CREATE SCHEMA app_s AUTHORIZATION SESSION_USER", ""},
 		{"DROP SCHEMA app_s", ""},
-		{"DROP TABLE app_t CASCADE", ""},
-		{"DROP VIEW IF EXISTS app_v CASCADE", ""},
+		{"DROP TABLE app_t", ""},
+		{"DROP VIEW IF EXISTS app_v RESTRICT", ""},
+		{"DROP INDEX app_i", ""},
+		{"ALTER TABLE app_t DROP COLUMN y", ""},
+		{"ALTER TABLE app_t DROP CONSTRAINT app_t_pkey RESTRICT", ""},
+		{"ALTER TYPE app_ty DROP ATTRIBUTE a", ""},
+		{"TRUNCATE app_t, app_u", ""},
+		{"REVOKE GRANT OPTION FOR SELECT ON app_t FROM bob CASCADE", ""},
+		{"ALTER TYPE app_ty RENAME TO app_ty2", ""},
+		{"ALTER TYPE public.int4 RENAME TO app_int", ""},
+		{"ALTER TYPE e ADD VALUE 'c'", ""},
+		{"DROP TYPE IF EXISTS e, public.text", ""},
+		{"COMMENT ON TYPE e IS 'x'", ""},
+		{"COMMENT ON FUNCTION public.lower(text) IS 'x'", ""},
+		{"DO $$BEGIN END$$", ""},
+		{"DO LANGUAGE plpgsql $$BEGIN END$$", ""},
 		{"CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'select 1'", ""},
 		{"CREATE FUNCTION f() RETURNS int LANGUAGE SQL AS 'select 1'", ""},
 		{"CREATE OR REPLACE FUNCTION f() RETURNS int LANGUAGE plpgsql AS 'begin return 1; end'", ""},
@@ -241,7 +297,6 @@ func TestDatabaseDDL(t *testing.T) {
 		{"ANALYZE", ""},
 		{"CLUSTER app_t", ""},
 		{"REINDEX TABLE app_t", ""},
-		{"CHECKPOINT", ""},
 		{"ALTER SCHEMA app_s OWNER TO CURRENT_USER", "OWNER TO"}, // fail closed
 	}
 	for _, tc := range cases {
@@ -353,5 +408,32 @@ func TestDDLStoringCode(t *testing.T) {
 		if !slices.Equal(st.Functions, tc.want) {
 			t.Errorf("%s: functions %v, want %v", tc.sql, st.Functions, tc.want)
 		}
+	}
+}
+
+// TestChangedPublications: the publications a statement alters, renames
+// or drops, which the gateway decides on the tables they publish.
+func TestChangedPublications(t *testing.T) {
+	cases := []struct {
+		sql  string
+		want []string
+	}{
+		{"DROP PUBLICATION p", []string{"p"}},
+		{`DROP PUBLICATION IF EXISTS p, "Q" CASCADE`, []string{"p", "Q"}},
+		{"ALTER PUBLICATION p ADD TABLE app_t", []string{"p"}},
+		{"ALTER PUBLICATION p SET (publish = 'insert')", []string{"p"}},
+		{"ALTER PUBLICATION p RENAME TO q", []string{"p"}},
+		{"CREATE PUBLICATION p FOR TABLE app_t", nil},
+		{"COMMENT ON PUBLICATION p IS 'x'", nil},
+		{"DROP TABLE publication", nil},
+	}
+	for _, tc := range cases {
+		got, err := ChangedPublications(tc.sql)
+		if err != nil || !slices.Equal(got, tc.want) {
+			t.Errorf("%s: %v, %v; want %v", tc.sql, got, err, tc.want)
+		}
+	}
+	if _, err := ChangedPublications("DROP PUBLICATION"); err == nil {
+		t.Error("a statement that does not parse: no error")
 	}
 }

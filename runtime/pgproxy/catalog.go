@@ -25,10 +25,11 @@ WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped`
 // as lineage writes them), its kind, its definition when it is a view or
 // materialized view, and one row per column (none: a NULL name) with the
 // expression of a stored generated column, its type's OID, and whether
-// that type is plain (pgsql.ColumnType).
+// that type is plain and whether it is a range (pgsql.ColumnType).
 const relationQuery = `SELECT c.relkind::text, CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) END, a.attname,
   CASE WHEN a.attgenerated = 's' THEN pg_catalog.pg_get_expr(d.adbin, d.adrelid) END,
-  a.atttypid::pg_catalog.int8::text, (t.typtype IN ('b', 'c', 'e', 'r', 'm') AND t.typcategory <> 'A')::text
+  a.atttypid::pg_catalog.int8::text, (t.typtype IN ('b', 'c', 'e', 'r', 'm') AND t.typcategory <> 'A')::text,
+  (t.typtype IN ('r', 'm'))::text
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -279,7 +280,7 @@ func (c *catalog) relation(conn *model.Connection, table string) (*namedRel, err
 		if row[2] != nil {
 			r.cols = append(r.cols, string(row[2]))
 			oid, _ := strconv.ParseUint(string(row[4]), 10, 32)
-			r.types = append(r.types, pgsql.ColumnType{OID: uint32(oid), Plain: string(row[5]) == "true"})
+			r.types = append(r.types, pgsql.ColumnType{OID: uint32(oid), Plain: string(row[5]) == "true", Range: string(row[6]) == "true"})
 		}
 		if row[2] != nil && row[3] != nil {
 			if generated == nil {

@@ -25,10 +25,12 @@ import (
 //   - array_agg of a type that is not an array (arrays of arrays fail on
 //     mismatched dimensions), nor a domain (a domain over an array is
 //     aggregated as one);
-//   - x || y where each side is a column of such a type, an operand
-//     known not to be an array (fallible.go), or such a concatenation:
-//     name || ' ' || ssn (concatenating arrays fails on mismatched
-//     dimensions; every other built-in || cannot fail).
+//   - x || y where each side is a column of such a type, upper or lower
+//     of a column of such a type that is no range (of a range they
+//     return a bound, which may be an array), an operand known not to be
+//     an array (fallible.go), or such a concatenation: name || ' ' || ssn,
+//     upper(ssn) || lower(email) (concatenating arrays fails on
+//     mismatched dimensions; every other built-in || cannot fail).
 //
 // Only a column reference the analyzer resolves to exactly one column
 // qualifies as the argument: an expression has a type the analyzer
@@ -52,6 +54,8 @@ type ColumnType struct {
 	// Plain is set for a type that is neither an array nor a domain nor a
 	// pseudo-type.
 	Plain bool
+	// Range is set for a range or multirange type.
+	Range bool
 }
 
 // Type OIDs of PostgreSQL's integer types.
@@ -67,7 +71,12 @@ var typedCalls = map[string]func(ColumnType) bool{
 	"sum": integerType, "avg": integerType,
 	"bit_and": integerType, "bit_or": integerType, "bit_xor": integerType,
 	"array_agg": plainType, "||": plainType,
+	"upper": scalarType, "lower": scalarType,
 }
+
+// scalarType is a plain type that is not a range: upper and lower of a
+// range return its bound, which may be an array.
+func scalarType(t ColumnType) bool { return t.Plain && !t.Range }
 
 func plainType(t ColumnType) bool { return t.Plain }
 
@@ -87,12 +96,12 @@ type typedKey struct{ call, column string }
 // one column, and records it as a typed read.
 func (a *analyzer) typedTotal(n *pg_query.Node, sc *scope) bool {
 	if e := n.GetAExpr(); e != nil && isConcat(e) {
-		var cols []string
-		if !a.concatOperand(n, sc, &cols) {
+		var reads []typedKey
+		if !a.concatOperand(n, sc, &reads) {
 			return false
 		}
-		for _, c := range cols {
-			a.addTyped("||", c)
+		for _, k := range reads {
+			a.addTyped(k.call, k.column)
 		}
 		return true
 	}
@@ -123,21 +132,35 @@ func oneColumn(ref *pg_query.ColumnRef, sc *scope) (string, bool) {
 }
 
 // concatOperand reports an operand of x || y that is known not to be an
-// array, a column (added to cols, whose types must then be plain), or a
+// array, a column (a typed read added to reads: its type must be plain),
+// upper or lower of a column (its type must be no range either), or a
 // concatenation of such operands.
-func (a *analyzer) concatOperand(n *pg_query.Node, sc *scope, cols *[]string) bool {
+func (a *analyzer) concatOperand(n *pg_query.Node, sc *scope, reads *[]typedKey) bool {
 	if a.notArray(n) {
 		return true
 	}
 	if ref := n.GetColumnRef(); ref != nil {
 		col, ok := oneColumn(ref, sc)
 		if ok {
-			*cols = append(*cols, col)
+			*reads = append(*reads, typedKey{"||", col})
 		}
 		return ok
 	}
 	if e := n.GetAExpr(); e != nil && isConcat(e) {
-		return a.concatOperand(e.Lexpr, sc, cols) && a.concatOperand(e.Rexpr, sc, cols)
+		return a.concatOperand(e.Lexpr, sc, reads) && a.concatOperand(e.Rexpr, sc, reads)
+	}
+	if f := n.GetFuncCall(); f != nil && len(f.Args) == 1 && f.Over == nil && !f.AggStar && !f.FuncVariadic && len(f.AggOrder) == 0 && f.AggFilter == nil {
+		// upper(ssn) || lower(email): of a column that is no range,
+		// they return text.
+		name, safe := classifyFunction(f.Funcname)
+		if bare := bareName(name); safe && (bare == "upper" || bare == "lower") {
+			if ref := f.Args[0].GetColumnRef(); ref != nil {
+				if col, ok := oneColumn(ref, sc); ok {
+					*reads = append(*reads, typedKey{bare, col})
+					return true
+				}
+			}
+		}
 	}
 	return false
 }

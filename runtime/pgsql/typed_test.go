@@ -41,6 +41,10 @@ func TestTypedFilters(t *testing.T) {
 			{"||", "public.t.ssn", []string{"public.t.ssn"}},
 		}, []string{"public.t.email", "public.t.name", "public.t.ssn"}},
 		{"SELECT ssn || '{1}' FROM t", nil, []string{"public.t.ssn"}},
+		{"SELECT upper(ssn) || lower(email) FROM t", []TypedRead{
+			{"lower", "public.t.email", []string{"public.t.email"}},
+			{"upper", "public.t.ssn", []string{"public.t.ssn"}},
+		}, []string{"public.t.email", "public.t.ssn"}},
 		{"SELECT ssn || (salary + 1) FROM t", nil, []string{"public.t.salary", "public.t.ssn"}},
 		// Total without a type: nothing converts to boolean implicitly.
 		{"SELECT bool_and(flag) FROM t", nil, nil},
@@ -75,6 +79,8 @@ func TestTypedRead(t *testing.T) {
 		{"sum", ColumnType{OID: 1186, Plain: true}, false}, // interval
 		{"array_agg", ColumnType{OID: 25, Plain: true}, true},
 		{"array_agg", ColumnType{OID: 1007}, false}, // int4[]
+		{"upper", ColumnType{OID: 25, Plain: true}, true},
+		{"lower", ColumnType{OID: 3904, Plain: true, Range: true}, false}, // int4range
 		{"count", ColumnType{OID: oidInt4, Plain: true}, false},
 	} {
 		if got := (TypedRead{Call: tt.call}).Total(tt.typ); got != tt.want {

@@ -81,7 +81,11 @@ type relKeys struct {
 	referenced []string
 	// checks are its CHECK constraints.
 	checks []checkConstraint
-	at     time.Time
+	// triggers are its enabled user triggers, cascades the foreign
+	// keys whose actions change rows of other relations (triggers.go).
+	triggers []trigger
+	cascades []cascade
+	at       time.Time
 }
 
 // checkConstraint is one CHECK constraint: the columns its expression
@@ -162,6 +166,10 @@ func (c *catalog) keys(conn *model.Connection, table string) (*relKeys, error) {
 			}
 		}
 	}
+	if err := readTriggers(ctx, pc, schema, name, rk); err != nil {
+		c.drop(ctx, conn.Name)
+		return nil, fmt.Errorf("looking up the triggers of %s on %s: %w", table, conn.Name, err)
+	}
 	c.cacheMu.Lock()
 	if len(c.keyed) > 4096 {
 		c.keyed = map[namedKey]*relKeys{}
@@ -180,7 +188,37 @@ type writeTarget struct {
 	// updCols are the columns of cols an update sets in rows it keeps
 	// (Analyzed.Updates).
 	updCols []string
-	depth   int // views followed to reach it
+	// events are the trigger events the write fires (trigInsert, ...;
+	// 0: unknown, every event).
+	events    uint16
+	depth     int // views followed to reach it
+	trigDepth int // triggers and foreign key actions followed to reach it
+}
+
+// merge adds what d writes to w and reports whether that changed w.
+func (w *writeTarget) merge(d writeTarget) bool {
+	changed := false
+	for _, c := range d.cols {
+		if !slices.Contains(w.cols, c) {
+			w.cols = append(w.cols, c)
+			changed = true
+		}
+	}
+	for _, c := range d.updCols {
+		if !slices.Contains(w.updCols, c) {
+			w.updCols = append(w.updCols, c)
+			changed = true
+		}
+	}
+	if d.delete && !w.delete {
+		w.delete, changed = true, true
+	}
+	if d.events|w.events != w.events {
+		w.events |= d.events
+		changed = true
+	}
+	w.depth, w.trigDepth = max(w.depth, d.depth), max(w.trigDepth, d.trigDepth)
+	return changed
 }
 
 // checkWriteOracles returns why an may not run under column masking when a
@@ -191,27 +229,52 @@ type writeTarget struct {
 // deletes rows of (or sets a key column of) a relation whose such column a
 // foreign key references, or it updates a column of a CHECK constraint or
 // stored generated column that reads such a column (any column when the
-// check is NOT VALID), or inserts into that masked column. A write through
-// a view counts for the columns the view's columns read; a write to a
-// member of an inheritance tree for every member's constraints. A catalog
+// check is NOT VALID), or inserts into that masked column; or when a
+// trigger it fires reads such a column (triggers.go). A write through a
+// view counts for the columns the view's columns read; a write to a member
+// of an inheritance tree for every member's constraints and triggers; what
+// triggers and foreign key actions write counts as written. A catalog
 // failure denies.
 func (ss *session) checkWriteOracles(an *pgsql.Analyzed, ms *maskSet) string {
 	var queue []writeTarget
 	byTable := map[string]int{}
-	add := func(table, col string, del, upd bool, depth int) {
-		i, ok := byTable[table]
-		if !ok {
-			i = len(queue)
-			byTable[table] = i
-			queue = append(queue, writeTarget{table: table, depth: depth})
+	n := 0
+	// add queues what d writes; a relation already checked is checked
+	// again when d adds to what it writes.
+	add := func(d writeTarget) {
+		i, ok := byTable[d.table]
+		switch {
+		case !ok:
+			byTable[d.table] = len(queue)
+			queue = append(queue, writeTarget{table: d.table})
+			queue[len(queue)-1].merge(d)
+		case i > n:
+			queue[i].merge(d)
+		default:
+			w := queue[i]
+			w.cols, w.updCols = slices.Clone(w.cols), slices.Clone(w.updCols)
+			if w.merge(d) {
+				byTable[d.table] = len(queue)
+				queue = append(queue, w)
+			}
 		}
-		if col != "" && !slices.Contains(queue[i].cols, col) {
-			queue[i].cols = append(queue[i].cols, col)
+	}
+	// The trigger events of each relation the statement names.
+	events := map[string]uint16{}
+	for _, x := range an.Statement.Accesses {
+		switch {
+		case x.Class == "insert" || x.Class == "copy_in":
+			events[x.Table] |= trigInsert
+		case x.Class == "delete" && an.Statement.Tag == "TRUNCATE TABLE":
+			events[x.Table] |= trigTruncate
+		case x.Class == "delete":
+			events[x.Table] |= trigDelete
 		}
-		if upd && col != "" && !slices.Contains(queue[i].updCols, col) {
-			queue[i].updCols = append(queue[i].updCols, col)
+	}
+	for _, s := range an.Updates {
+		if rel, _, _, ok := pgsql.SplitSource(s); ok {
+			events[rel] |= trigUpdate
 		}
-		queue[i].delete = queue[i].delete || del
 	}
 	for _, s := range an.Assigns {
 		rel, col, all, ok := pgsql.SplitSource(s)
@@ -221,14 +284,18 @@ func (ss *session) checkWriteOracles(an *pgsql.Analyzed, ms *maskSet) string {
 		if all {
 			col = "*"
 		}
-		add(rel, col, false, slices.Contains(an.Updates, s), 0)
+		d := writeTarget{table: rel, cols: []string{col}, events: events[rel]}
+		if slices.Contains(an.Updates, s) {
+			d.updCols = d.cols
+		}
+		add(d)
 	}
 	for _, x := range an.Statement.Accesses {
 		if x.Class == "delete" && x.Table != "" {
-			add(x.Table, "", true, false, 0)
+			add(writeTarget{table: x.Table, delete: true, events: events[x.Table]})
 		}
 	}
-	for n := 0; n < len(queue); n++ {
+	for ; n < len(queue); n++ {
 		w := queue[n]
 		r, err := ss.srv.catalog.relation(ss.conn, w.table)
 		if err != nil {
@@ -238,6 +305,10 @@ func (ss *session) checkWriteOracles(an *pgsql.Analyzed, ms *maskSet) string {
 		if r.isView() {
 			if r.view == nil || w.depth >= maxViewDepth {
 				return "masking applies and the relations behind view " + w.table + ", which this statement writes, could not be resolved (fail closed)"
+			}
+			// INSTEAD OF triggers, and statement triggers of the view.
+			if reason := ss.checkTriggers(w, w.table, ms, add); reason != "" {
+				return reason
 			}
 			for _, col := range w.cols {
 				for i, vc := range r.view.Columns {
@@ -256,13 +327,17 @@ func (ss *session) checkWriteOracles(an *pgsql.Analyzed, ms *maskSet) string {
 						if all {
 							bc = "*"
 						}
-						add(rel, bc, false, slices.Contains(w.updCols, col), w.depth+1)
+						d := writeTarget{table: rel, cols: []string{bc}, events: w.events, depth: w.depth + 1, trigDepth: w.trigDepth}
+						if slices.Contains(w.updCols, col) {
+							d.updCols = d.cols
+						}
+						add(d)
 					}
 				}
 			}
-			if w.delete {
+			if w.delete || w.events != 0 {
 				for _, rel := range r.view.Relations {
-					add(rel, "", true, false, w.depth+1)
+					add(writeTarget{table: rel, delete: w.delete, events: w.events, depth: w.depth + 1, trigDepth: w.trigDepth})
 				}
 			}
 			continue
@@ -272,6 +347,9 @@ func (ss *session) checkWriteOracles(an *pgsql.Analyzed, ms *maskSet) string {
 		}
 		for _, m := range append([]string{w.table}, r.family...) {
 			if reason := ss.checkKeys(w, m, ms); reason != "" {
+				return reason
+			}
+			if reason := ss.checkTriggers(w, m, ms, add); reason != "" {
 				return reason
 			}
 		}

@@ -76,6 +76,8 @@ type catalog struct {
 // also lists the relations of pg_catalog ('r'): the analyzer resolves an
 // unqualified catalog name of any PostgreSQL version to pg_catalog, but
 // on a server whose pg_catalog lacks it the name reaches the search path.
+// And it lists the names of pg_catalog's other objects by the kinds of
+// pgsql.ObjectName: DDL naming one without a schema changes the built-in.
 const shadowQuery = `SELECT 'f', p.proname FROM pg_catalog.pg_proc p
 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 WHERE n.nspname = $1 AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
@@ -87,12 +89,33 @@ WHERE n.nspname = $1 AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
   WHERE d.classid = 'pg_catalog.pg_operator'::pg_catalog.regclass AND d.objid = o.oid AND d.deptype = 'e')
 UNION
 SELECT 'r', c.relname FROM pg_catalog.pg_class c
-WHERE c.relnamespace = 'pg_catalog'::pg_catalog.regnamespace`
+WHERE c.relnamespace = 'pg_catalog'::pg_catalog.regnamespace
+UNION
+SELECT 'function', proname FROM pg_catalog.pg_proc WHERE pronamespace = 'pg_catalog'::pg_catalog.regnamespace
+UNION
+SELECT 'operator', oprname FROM pg_catalog.pg_operator WHERE oprnamespace = 'pg_catalog'::pg_catalog.regnamespace
+UNION
+SELECT 'collation', collname FROM pg_catalog.pg_collation WHERE collnamespace = 'pg_catalog'::pg_catalog.regnamespace
+UNION
+SELECT 'conversion', conname FROM pg_catalog.pg_conversion WHERE connamespace = 'pg_catalog'::pg_catalog.regnamespace
+UNION
+SELECT 'text search', cfgname FROM pg_catalog.pg_ts_config WHERE cfgnamespace = 'pg_catalog'::pg_catalog.regnamespace
+UNION
+SELECT 'text search', dictname FROM pg_catalog.pg_ts_dict WHERE dictnamespace = 'pg_catalog'::pg_catalog.regnamespace
+UNION
+SELECT 'text search', prsname FROM pg_catalog.pg_ts_parser WHERE prsnamespace = 'pg_catalog'::pg_catalog.regnamespace
+UNION
+SELECT 'text search', tmplname FROM pg_catalog.pg_ts_template WHERE tmplnamespace = 'pg_catalog'::pg_catalog.regnamespace
+UNION
+SELECT 'operator class', opcname FROM pg_catalog.pg_opclass WHERE opcnamespace = 'pg_catalog'::pg_catalog.regnamespace
+UNION
+SELECT 'operator class', opfname FROM pg_catalog.pg_opfamily WHERE opfnamespace = 'pg_catalog'::pg_catalog.regnamespace`
 
 // shadowSet is what shadowQuery found.
 type shadowSet struct {
 	funcs, ops map[string]bool
 	catalogs   map[string]bool // relations of pg_catalog
+	system     map[pgsql.ObjectName]bool
 	at         time.Time
 }
 
@@ -192,15 +215,18 @@ func (c *catalog) shadowing(conn *model.Connection) (*shadowSet, error) {
 		c.drop(ctx, conn.Name)
 		return nil, fmt.Errorf("listing the functions and operators of %s on %s: %w", PinnedSearchPath, conn.Name, res.Err)
 	}
-	sh = &shadowSet{funcs: map[string]bool{}, ops: map[string]bool{}, catalogs: map[string]bool{}, at: time.Now()}
+	sh = &shadowSet{funcs: map[string]bool{}, ops: map[string]bool{}, catalogs: map[string]bool{},
+		system: map[pgsql.ObjectName]bool{}, at: time.Now()}
 	for _, row := range res.Rows {
-		switch string(row[0]) {
+		switch kind := string(row[0]); kind {
 		case "f":
 			sh.funcs[string(row[1])] = true
 		case "o":
 			sh.ops[string(row[1])] = true
-		default:
+		case "r":
 			sh.catalogs[string(row[1])] = true
+		default:
+			sh.system[pgsql.ObjectName{Kind: kind, Name: string(row[1])}] = true
 		}
 	}
 	c.cacheMu.Lock()

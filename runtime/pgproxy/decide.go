@@ -174,6 +174,9 @@ func (ss *session) decideOne(an *pgsql.Analyzed, carried *maskSet, now int64) (*
 	if reason == "" {
 		reason = ss.missingCatalog(an)
 	}
+	if reason == "" {
+		reason = ss.systemObjects(an)
+	}
 	an, reason = ss.ownerTables(an, reason) // indexes.go
 	if reason != "" {
 		return an, denyDecision(reason), nil
@@ -713,4 +716,26 @@ func (ss *session) withTypes(an *pgsql.Analyzed) *pgsql.Analyzed {
 	r.Statement.FilterColumns = filters
 	r.TypedFilters = nil
 	return &r
+}
+
+// systemObjects returns why an may not run when it alters, drops or
+// comments on an object written without a schema that pg_catalog holds
+// (pgsql.ObjectName): PostgreSQL finds pg_catalog's first. A catalog
+// failure denies.
+func (ss *session) systemObjects(an *pgsql.Analyzed) string {
+	if len(an.Unqualified) == 0 {
+		return ""
+	}
+	sh, err := ss.srv.catalog.shadowing(ss.conn)
+	if err != nil {
+		ss.srv.cfg.Logger.Warn("postgres catalog lookup", "session", ss.rec.ID, "err", err)
+		return "the objects of pg_catalog could not be looked up (fail closed)"
+	}
+	for _, o := range an.Unqualified {
+		if sh.system[o] {
+			return o.Kind + " " + o.Name + " written without a schema is PostgreSQL's own pg_catalog." + o.Name +
+				" (pg_catalog is searched first), which no grant changes: write the schema of your own (" + PinnedSearchPath + "." + o.Name + ")"
+		}
+	}
+	return ""
 }

@@ -126,6 +126,11 @@ type Analyzed struct {
 	// where masking applies the proxy checks the catalog for one.
 	Builtins  []string
 	Operators []string
+	// Unqualified are the database-level objects a statement alters,
+	// drops or comments on, written without a schema (sysnames.go):
+	// PostgreSQL looks such a name up in pg_catalog first, so the proxy
+	// refuses one pg_catalog holds.
+	Unqualified []ObjectName
 	// ReadWrite is set for BEGIN/START TRANSACTION READ WRITE, SET
 	// TRANSACTION READ WRITE and SET SESSION CHARACTERISTICS AS TRANSACTION
 	// READ WRITE: the proxy denies it when the decision is read-only.

@@ -28,6 +28,7 @@ func analyzeStmt(n *pg_query.Node, text string, opts Options, version int32) (an
 	an.Updates = setList(a.updates)
 	an.FilterUnknown = a.filterUnknown
 	an.TypedFilters = a.typedFilters()
+	an.Unqualified = a.unqualifiedObjects
 	an.Reads = a.readsLineage()
 	an.Builtins, an.Operators = setList(a.builtins), setList(a.operators)
 	return an, a.literal, a.settingsGated && !a.settingsNamed, credOnly

@@ -35,6 +35,8 @@ type analyzer struct {
 	// typed are the columns read as the argument of a call that cannot
 	// fail on the right type (typed.go).
 	typed map[typedKey]bool
+	// unqualifiedObjects are Analyzed.Unqualified (sysnames.go).
+	unqualifiedObjects []ObjectName
 	// literal is set when the analysis read a literal's value.
 	literal bool
 	// filterUnknown is set when a filter reads something whose origin is

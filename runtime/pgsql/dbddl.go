@@ -58,6 +58,7 @@ func (a *analyzer) databaseDDL(n *pg_query.Node) {
 	case *pg_query.Node_AlterFunctionStmt:
 		f := x.AlterFunctionStmt
 		a.systemFunction(f.Func)
+		a.unqualifiedName("function", f.Func.GetObjname()) // sysnames.go
 		a.functionOptions(f.Actions)
 	case *pg_query.Node_CreatePlangStmt:
 		a.forbid("CREATE LANGUAGE: " + reasonLanguage)
@@ -184,16 +185,20 @@ func (a *analyzer) databaseDDL(n *pg_query.Node) {
 		a.systemType(x.AlterTypeStmt.TypeName)
 	case *pg_query.Node_AlterOperatorStmt:
 		a.systemName(x.AlterOperatorStmt.GetOpername().GetObjname(), "operator")
+		a.unqualifiedName("operator", x.AlterOperatorStmt.GetOpername().GetObjname())
 	case *pg_query.Node_CreateStatsStmt:
 		a.systemName(x.CreateStatsStmt.Defnames, "statistics object")
 	case *pg_query.Node_AlterStatsStmt:
 		a.systemName(x.AlterStatsStmt.Defnames, "statistics object")
 	case *pg_query.Node_AlterCollationStmt:
 		a.systemName(x.AlterCollationStmt.Collname, "collation")
+		a.unqualifiedName("collation", x.AlterCollationStmt.Collname)
 	case *pg_query.Node_AlterTsdictionaryStmt:
 		a.systemName(x.AlterTsdictionaryStmt.Dictname, "text search dictionary")
+		a.unqualifiedName("text search", x.AlterTsdictionaryStmt.Dictname)
 	case *pg_query.Node_AlterTsconfigurationStmt:
 		a.systemName(x.AlterTsconfigurationStmt.Cfgname, "text search configuration")
+		a.unqualifiedName("text search", x.AlterTsconfigurationStmt.Cfgname)
 	}
 }
 
@@ -299,6 +304,7 @@ func (a *analyzer) systemObject(kind pg_query.ObjectType, o *pg_query.Node, buil
 	if o == nil || relationKinds[kind] {
 		return // relations: systemAccess (collect.go)
 	}
+	a.unqualified(kind, o) // sysnames.go
 	switch x := o.GetNode().(type) {
 	case *pg_query.Node_String_:
 		if kind == pg_query.ObjectType_OBJECT_SCHEMA && systemSchema(x.String_.GetSval()) {

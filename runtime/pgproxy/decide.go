@@ -733,7 +733,7 @@ func (ss *session) systemObjects(an *pgsql.Analyzed) string {
 	}
 	for _, o := range an.Unqualified {
 		if sh.system[o] {
-			return o.Kind + " " + o.Name + " written without a schema is PostgreSQL's own pg_catalog." + o.Name +
+			return o.Kind + " " + o.Name + " written without a schema is the built-in pg_catalog." + o.Name +
 				" (pg_catalog is searched first), which no grant changes: write the schema of your own (" + PinnedSearchPath + "." + o.Name + ")"
 		}
 	}

@@ -34,7 +34,7 @@ type analyzer struct {
 	updates map[string]bool
 	// typed are the columns read as the argument of a call that cannot
 	// fail on the right type (typed.go).
-	typed map[typedKey]bool
+	typed map[typedKey]map[string]bool
 	// unqualifiedObjects are Analyzed.Unqualified (sysnames.go).
 	unqualifiedObjects []ObjectName
 	// literal is set when the analysis read a literal's value.
@@ -265,8 +265,8 @@ func (a *analyzer) statement(tag string) model.Statement {
 		// Typed reads stay filter columns unless the proxy finds their
 		// types (Analyzed.TypedFilters): dropping those fails closed.
 		filters = maps.Clone(a.filters)
-		for t := range a.typed {
-			filters[t.column] = true
+		for _, c := range a.typedColumns() {
+			filters[c] = true
 		}
 	}
 	st.FilterColumns = setList(filters)

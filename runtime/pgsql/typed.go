@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // Some aggregates fail on some values of one type and on none of another:
@@ -42,8 +43,9 @@ type TypedRead struct {
 	// Column is the schema.table.column whose type decides, as resolved
 	// (a view's own column when the call reads one).
 	Column string `json:"column"`
-	// Reads are the filter columns the call accounts for: Column, and after
-	// ExpandViews the columns a view's column reads.
+	// Reads are the filter columns the call accounts for: Column (and the
+	// other columns of a concatenation, whose values it converts), and
+	// after ExpandViews the columns a view's column reads.
 	Reads []string `json:"reads"`
 }
 
@@ -96,12 +98,19 @@ type typedKey struct{ call, column string }
 // one column, and records it as a typed read.
 func (a *analyzer) typedTotal(n *pg_query.Node, sc *scope) bool {
 	if e := n.GetAExpr(); e != nil && isConcat(e) {
-		var reads []typedKey
-		if !a.concatOperand(n, sc, &reads) {
+		// Whether a concatenation fails depends on every value in it
+		// (text appended to an int[] is converted to int), so each
+		// column it reads is counted with the typed reads that decide.
+		var keys []typedKey
+		if !a.concatOperand(n, sc, &keys) {
 			return false
 		}
-		for _, k := range reads {
-			a.addTyped(k.call, k.column)
+		all, ok := columnsIn(n, sc)
+		if !ok {
+			return false
+		}
+		for _, k := range keys {
+			a.addTyped(k, all)
 		}
 		return true
 	}
@@ -117,9 +126,41 @@ func (a *analyzer) typedTotal(n *pg_query.Node, sc *scope) bool {
 	}
 	col, ok := oneColumn(ref, sc)
 	if ok {
-		a.addTyped(bare, col)
+		a.addTyped(typedKey{bare, col}, []string{col})
 	}
 	return ok
+}
+
+// columnsIn returns the sources of the column references in n, at any
+// depth; ok is false when one does not resolve, is a function of a row in
+// field notation, or n holds a subquery.
+func columnsIn(n *pg_query.Node, sc *scope) (cols []string, ok bool) {
+	ok = true
+	var walk func(m protoreflect.Message) bool
+	walk = func(m protoreflect.Message) bool {
+		switch x := m.Interface().(type) {
+		case *pg_query.ColumnRef:
+			parts := refParts(x)
+			if len(parts) > 1 && rowFunctions[parts[len(parts)-1]] {
+				ok = false
+				return false
+			}
+			l := sc.resolve(parts)
+			if l.Unknown {
+				ok = false
+				return false
+			}
+			cols = append(cols, l.Sources...)
+			return true
+		case *pg_query.SubLink, *pg_query.SelectStmt:
+			ok = false
+			return false
+		}
+		children(m, walk)
+		return ok
+	}
+	walk(n.ProtoReflect())
+	return cols, ok
 }
 
 // oneColumn returns the one column a reference resolves to, if it does.
@@ -165,25 +206,53 @@ func (a *analyzer) concatOperand(n *pg_query.Node, sc *scope, reads *[]typedKey)
 	return false
 }
 
-func (a *analyzer) addTyped(call, col string) {
+// addTyped records the typed read k, which decides whether the columns
+// reads are filters.
+func (a *analyzer) addTyped(k typedKey, reads []string) {
 	if a.typed == nil {
-		a.typed = map[typedKey]bool{}
+		a.typed = map[typedKey]map[string]bool{}
 	}
-	a.typed[typedKey{call, col}] = true
+	if a.typed[k] == nil {
+		a.typed[k] = map[string]bool{}
+	}
+	for _, c := range reads {
+		a.typed[k][c] = true
+	}
 }
 
 // typedFilters are the typed reads of columns the statement does not also
-// filter on otherwise (Analyzed.TypedFilters), in a stable order.
+// filter on otherwise (Analyzed.TypedFilters), in a stable order, each
+// with the columns it decides that are no filters otherwise.
 func (a *analyzer) typedFilters() []TypedRead {
 	var out []TypedRead
 	for _, k := range slices.SortedFunc(maps.Keys(a.typed), func(x, y typedKey) int {
 		return cmp.Or(strings.Compare(x.column, y.column), strings.Compare(x.call, y.call))
 	}) {
-		if !a.filters[k.column] {
-			out = append(out, TypedRead{Call: k.call, Column: k.column, Reads: []string{k.column}})
+		if a.filters[k.column] {
+			continue // a filter anyway: its reads stay filters too
 		}
+		t := TypedRead{Call: k.call, Column: k.column}
+		for _, c := range slices.Sorted(maps.Keys(a.typed[k])) {
+			if !a.filters[c] {
+				t.Reads = append(t.Reads, c)
+			}
+		}
+		out = append(out, t)
 	}
 	return out
+}
+
+// typedColumns are the columns of every typed read, which stay filter
+// columns unless the proxy finds their types.
+func (a *analyzer) typedColumns() []string {
+	var cols []string
+	for k, reads := range a.typed {
+		cols = append(cols, k.column)
+		for c := range reads {
+			cols = append(cols, c)
+		}
+	}
+	return cols
 }
 
 func toSet(xs []string) map[string]bool {

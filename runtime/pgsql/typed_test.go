@@ -34,16 +34,21 @@ func TestTypedFilters(t *testing.T) {
 		// runs: the CASE condition is a filter.
 		{"SELECT CASE WHEN ssn = 'x' THEN sum(salary) END FROM t GROUP BY ssn", []TypedRead{{"sum", "public.t.salary", []string{"public.t.salary"}}},
 			[]string{"public.t.salary", "public.t.ssn"}},
-		{"SELECT name || ' ' || ssn FROM t", []TypedRead{{"||", "public.t.ssn", []string{"public.t.ssn"}}}, []string{"public.t.ssn"}},
+		// A concatenation's typed reads decide all it reads: text
+		// appended to an int[] is converted to int.
+		{"SELECT name || ' ' || ssn FROM t", []TypedRead{{"||", "public.t.ssn", []string{"public.t.name", "public.t.ssn"}}},
+			[]string{"public.t.name", "public.t.ssn"}},
+		{"SELECT arr || ssn::text FROM t", []TypedRead{{"||", "public.t.arr", []string{"public.t.arr", "public.t.ssn"}}},
+			[]string{"public.t.arr", "public.t.ssn"}},
 		{"SELECT ssn || name || email FROM t", []TypedRead{
-			{"||", "public.t.email", []string{"public.t.email"}},
-			{"||", "public.t.name", []string{"public.t.name"}},
-			{"||", "public.t.ssn", []string{"public.t.ssn"}},
+			{"||", "public.t.email", []string{"public.t.email", "public.t.name", "public.t.ssn"}},
+			{"||", "public.t.name", []string{"public.t.email", "public.t.name", "public.t.ssn"}},
+			{"||", "public.t.ssn", []string{"public.t.email", "public.t.name", "public.t.ssn"}},
 		}, []string{"public.t.email", "public.t.name", "public.t.ssn"}},
 		{"SELECT ssn || '{1}' FROM t", nil, []string{"public.t.ssn"}},
 		{"SELECT upper(ssn) || lower(email) FROM t", []TypedRead{
-			{"lower", "public.t.email", []string{"public.t.email"}},
-			{"upper", "public.t.ssn", []string{"public.t.ssn"}},
+			{"lower", "public.t.email", []string{"public.t.email", "public.t.ssn"}},
+			{"upper", "public.t.ssn", []string{"public.t.email", "public.t.ssn"}},
 		}, []string{"public.t.email", "public.t.ssn"}},
 		{"SELECT ssn || (salary + 1) FROM t", nil, []string{"public.t.salary", "public.t.ssn"}},
 		// Total without a type: nothing converts to boolean implicitly.

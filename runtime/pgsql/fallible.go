@@ -40,7 +40,13 @@ import (
 //     reads only the argument's type), and the aggregates count, min and
 //     max (built-in comparisons do not fail) and bool_and, bool_or and
 //     every (nothing converts to boolean implicitly: an argument of
-//     another type fails before any row is read);
+//     another type fails before any row is read); trunc of one argument
+//     or with an integer literal scale (of float8 or numeric, which PostgreSQL
+//     clamps the scale for; of a MAC address), and round of one argument or
+//     with a literal scale of at least zero: round(avg(salary), 2). A
+//     round that carries a numeric past its 131072 digits fails (round of
+//     131072 nines and .5): open, one bit on whether a masked value is
+//     that large;
 //   - the string functions that fail on no value: left, right, reverse,
 //     initcap, btrim, ltrim, rtrim, replace, translate, quote_literal,
 //     quote_nullable, pg_column_size, and string_agg; the JSON functions
@@ -122,6 +128,14 @@ var literalTotal = map[string]func(args []*pg_query.Node) bool{
 	"encode": func(args []*pg_query.Node) bool {
 		f, ok := stringLiteral(args, 1)
 		return len(args) == 2 && ok && (f == "hex" || f == "base64" || f == "escape")
+	},
+	"round": func(args []*pg_query.Node) bool {
+		n, ok := intLiteral(args, 1)
+		return len(args) == 1 || len(args) == 2 && ok && n >= 0
+	},
+	"trunc": func(args []*pg_query.Node) bool {
+		_, ok := intLiteral(args, 1)
+		return len(args) == 1 || len(args) == 2 && ok
 	},
 	"format": func(args []*pg_query.Node) bool {
 		f, ok := stringLiteral(args, 0)

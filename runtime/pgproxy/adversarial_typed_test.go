@@ -1,6 +1,13 @@
 package pgproxy
 
-import "testing"
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
 
 // Aggregates whose failure depends on their argument's type (pgsql
 // typed.go): sum(salary) of an integer column cannot overflow, so it is
@@ -131,4 +138,30 @@ func TestAdversarialTypedAggregates(t *testing.T) {
 	t.Cleanup(func() { admin(t, a.sql(typedDrop)) })
 	admin(t, a.sql(typedFixture))
 	runAdvCases(t, a, "typed", typedCases)
+}
+
+// A typed read denied as a filter says why in its hint: the column's type.
+func TestTypedDenialHint(t *testing.T) {
+	a := newAdvEnv(t)
+	a.srv.cfg.Policy.(*enginePolicy).cur.Store(realPolicyWith(t, "testdata/adversarial", a.p, map[string]string{"typed.hcl": typedPolicy}))
+	t.Cleanup(func() { admin(t, a.sql(typedDrop)) })
+	admin(t, a.sql(typedFixture))
+	for _, tc := range []struct{ sql, hint string }{
+		{"SELECT sum(v_num) FROM P_ty", "sum over a masked column is masked when the column is an integer column"},
+		{"SELECT array_agg(v_arr) FROM P_ty", "array_agg over a masked column is masked when the column is no array"},
+		{"SELECT ids || v_txt::text FROM P_ty", "a concatenation over a masked column is masked when none of its columns is an array"},
+	} {
+		tp, err := a.connectTapped(t, "typed", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := tp.run(context.Background(), "simple", a.sql(tc.sql))
+		var pe *pgconn.PgError
+		if !o.denied || !errors.As(o.err, &pe) {
+			t.Fatalf("%s: want a denial, got %s %v", tc.sql, o, o.err)
+		}
+		if !strings.Contains(pe.Hint, tc.hint) {
+			t.Errorf("%s: hint %q, want it to say %q", tc.sql, pe.Hint, tc.hint)
+		}
+	}
 }

@@ -334,7 +334,8 @@ func (ss *session) checkAllowed(an *pgsql.Analyzed, dec model.Decision, carried 
 		}
 		col, rule := ms.maskedFilter(an.Statement.FilterColumns)
 		if col != "" && len(an.TypedFilters) > 0 {
-			col, rule = ms.maskedFilter(ss.withTypes(an).Statement.FilterColumns)
+			typed, _ := ss.withTypes(an)
+			col, rule = ms.maskedFilter(typed.Statement.FilterColumns)
 		}
 		if col != "" {
 			return nil, ms.denial("masking applies: filtering on " + col + " would reveal its values, which the rule " + rule +
@@ -673,30 +674,60 @@ func (ss *session) decidePolicy(an *pgsql.Analyzed, now int64) (*pgsql.Analyzed,
 	if err != nil || dec.Result == model.Allow || len(an.TypedFilters) == 0 {
 		return an, dec, err
 	}
-	typed := ss.withTypes(an)
-	if typed == an {
-		return an, dec, nil
+	typed, failed := ss.withTypes(an)
+	if typed != an {
+		d, err := decide(typed)
+		if err != nil {
+			return an, dec, nil // the first decision stands
+		}
+		an, dec = typed, d
 	}
-	d, err := decide(typed)
-	if err != nil {
-		return an, dec, nil // the first decision stands
+	if dec.Result != model.Allow && dec.Hint == "" {
+		dec.Hint = typedHint(dec.Reason, failed)
 	}
-	return typed, d, nil
+	return an, dec, nil
+}
+
+// typedHint says why a typed read the policy denies as a filter (its
+// reason names the column) is one: its column's type.
+func typedHint(reason string, failed []pgsql.TypedRead) string {
+	for _, t := range failed {
+		if !slices.ContainsFunc(t.Reads, func(c string) bool { return strings.Contains(reason, c) }) {
+			continue
+		}
+		switch t.Call {
+		case "sum", "avg", "bit_and", "bit_or", "bit_xor":
+			return t.Call + " over a masked column is masked when the column is an integer column (smallint, integer, bigint); " +
+				"over " + t.Column + " it may fail on some values, which would tell what they are, so it counts as a filter"
+		case "array_agg":
+			return "array_agg over a masked column is masked when the column is no array or domain; over " + t.Column +
+				" it may fail on some values, which would tell what they are, so it counts as a filter"
+		default:
+			return "a concatenation over a masked column is masked when none of its columns is an array or a domain (nor a range under upper or lower); " +
+				t.Column + " is one, and converting the other values to its type may fail, so they count as filters"
+		}
+	}
+	return ""
 }
 
 // withTypes returns an without the filter columns that only calls which
 // cannot fail on their column's type read, where the catalog says the
 // column has it (pgsql.TypedRead), or an itself when there are none. A
-// column a lookup fails for stays a filter (fail closed).
-func (ss *session) withTypes(an *pgsql.Analyzed) *pgsql.Analyzed {
+// column a lookup fails for stays a filter (fail closed). failed are the
+// typed reads whose columns do not have the type.
+func (ss *session) withTypes(an *pgsql.Analyzed) (_ *pgsql.Analyzed, failed []pgsql.TypedRead) {
 	exempt, failing := map[string]bool{}, map[string]bool{}
 	for _, t := range an.TypedFilters {
 		ct, ok, err := ss.srv.catalog.columnType(ss.conn, t.Column)
 		if err != nil {
 			ss.srv.cfg.Logger.Warn("postgres column type lookup", "session", ss.rec.ID, "err", err)
 		}
+		total := err == nil && ok && t.Total(ct)
+		if !total {
+			failed = append(failed, t)
+		}
 		for _, c := range t.Reads {
-			if err == nil && ok && t.Total(ct) {
+			if total {
 				exempt[c] = true
 			} else {
 				failing[c] = true
@@ -710,12 +741,12 @@ func (ss *session) withTypes(an *pgsql.Analyzed) *pgsql.Analyzed {
 		}
 	}
 	if len(filters) == len(an.Statement.FilterColumns) {
-		return an
+		return an, failed
 	}
 	r := *an
 	r.Statement.FilterColumns = filters
 	r.TypedFilters = nil
-	return &r
+	return &r, failed
 }
 
 // systemObjects returns why an may not run when it alters, drops or

@@ -85,7 +85,9 @@ type relKeys struct {
 	// keys whose actions change rows of other relations (triggers.go).
 	triggers []trigger
 	cascades []cascade
-	at       time.Time
+	// rules are its enabled INSERT, UPDATE and DELETE rules (rules.go).
+	rules []rewriteRule
+	at    time.Time
 }
 
 // checkConstraint is one CHECK constraint: the columns its expression
@@ -170,6 +172,10 @@ func (c *catalog) keys(conn *model.Connection, table string) (*relKeys, error) {
 		c.drop(ctx, conn.Name)
 		return nil, fmt.Errorf("looking up the triggers of %s on %s: %w", table, conn.Name, err)
 	}
+	if err := readRules(ctx, pc, schema, name, rk); err != nil {
+		c.drop(ctx, conn.Name)
+		return nil, fmt.Errorf("looking up the rules of %s on %s: %w", table, conn.Name, err)
+	}
 	c.cacheMu.Lock()
 	if len(c.keyed) > 4096 {
 		c.keyed = map[namedKey]*relKeys{}
@@ -230,11 +236,11 @@ func (w *writeTarget) merge(d writeTarget) bool {
 // foreign key references, or it updates a column of a CHECK constraint or
 // stored generated column that reads such a column (any column when the
 // check is NOT VALID), or inserts into that masked column; or when a
-// trigger it fires reads such a column (triggers.go). A write through a
-// view counts for the columns the view's columns read; a write to a member
-// of an inheritance tree for every member's constraints and triggers; what
-// triggers and foreign key actions write counts as written. A catalog
-// failure denies.
+// trigger or rule it fires reads such a column (triggers.go, rules.go). A
+// write through a view counts for the columns the view's columns read; a
+// write to a member of an inheritance tree for every member's constraints,
+// triggers and rules; what triggers, rules and foreign key actions write
+// counts as written. A catalog failure denies.
 func (ss *session) checkWriteOracles(an *pgsql.Analyzed, ms *maskSet) string {
 	var queue []writeTarget
 	byTable := map[string]int{}
@@ -259,6 +265,9 @@ func (ss *session) checkWriteOracles(an *pgsql.Analyzed, ms *maskSet) string {
 			}
 		}
 	}
+	// Whether rows of its writes reach the client or another write: a
+	// rule's RETURNING then computes them (rules.go).
+	returning := len(an.Outputs) > 0 || returnsRows(an.Text)
 	// The trigger events of each relation the statement names.
 	events := map[string]uint16{}
 	for _, x := range an.Statement.Accesses {
@@ -306,8 +315,12 @@ func (ss *session) checkWriteOracles(an *pgsql.Analyzed, ms *maskSet) string {
 			if r.view == nil || w.depth >= maxViewDepth {
 				return "masking applies and the relations behind view " + w.table + ", which this statement writes, could not be resolved (fail closed)"
 			}
-			// INSTEAD OF triggers, and statement triggers of the view.
+			// INSTEAD OF triggers, and statement triggers of the view;
+			// its rules.
 			if reason := ss.checkTriggers(w, w.table, ms, add); reason != "" {
+				return reason
+			}
+			if reason := ss.checkRules(w, w.table, ms, add, returning); reason != "" {
 				return reason
 			}
 			for _, col := range w.cols {
@@ -350,6 +363,9 @@ func (ss *session) checkWriteOracles(an *pgsql.Analyzed, ms *maskSet) string {
 				return reason
 			}
 			if reason := ss.checkTriggers(w, m, ms, add); reason != "" {
+				return reason
+			}
+			if reason := ss.checkRules(w, m, ms, add, returning); reason != "" {
 				return reason
 			}
 		}

@@ -48,12 +48,13 @@ agent "typed" {
 
 const typedFixture = `
 CREATE DOMAIN P_tydom AS int;
+CREATE TYPE P_tyenum AS ENUM ('a', 'b');
 CREATE TABLE P_ty (id int PRIMARY KEY, name text, v_i2 smallint, v_i4 int, v_i8 bigint, v_num numeric,
   v_f8 float8, v_iv interval, v_arr int[], v_txt text, v_flag boolean, v_dom P_tydom, v_rng int4range,
-  ids int[]);
+  ids int[], v_js json, v_enum P_tyenum);
 INSERT INTO P_ty VALUES
-  (1, 'ann', 7, 2147483600, 9223372036854775000, 12.5, 1.5, '1 day', '{1,2}', 'alpha', true, 4, '[1,5)', '{1}'),
-  (2, 'bob', 9, 2147483601, 9223372036854775001, 99.25, 2.5, '2 days', '{{3,4}}', 'beta', false, 5, '[2,8)', '{2}');
+  (1, 'ann', 7, 2147483600, 9223372036854775000, 12.5, 1.5, '1 day', '{1,2}', 'alpha', true, 4, '[1,5)', '{1}', '{"a": "x"}', 'a'),
+  (2, 'bob', 9, 2147483601, 9223372036854775001, 99.25, 2.5, '2 days', '{{3,4}}', 'beta', false, 5, '[2,8)', '{2}', '{"a": "\u0000"}', 'b');
 CREATE VIEW P_tyv AS SELECT id, name, v_i4 AS w, v_num AS n, id AS plain FROM P_ty;
 `
 
@@ -61,6 +62,7 @@ const typedDrop = `
 DROP VIEW IF EXISTS P_tyv;
 DROP TABLE IF EXISTS P_ty;
 DROP DOMAIN IF EXISTS P_tydom;
+DROP TYPE IF EXISTS P_tyenum;
 `
 
 var typedCases = []advCase{
@@ -88,6 +90,9 @@ var typedCases = []advCase{
 	{name: "concat of lower and a view column", sql: "SELECT lower(name) || w FROM P_tyv", masked: true, allow: true},
 	{name: "concat of left", sql: "SELECT left(v_txt, 2) || v_txt FROM P_ty", masked: true, allow: true},
 	{name: "concat of a view column", sql: "SELECT name || w FROM P_tyv", masked: true, allow: true},
+	{name: "to_jsonb of a column", sql: "SELECT to_jsonb(v_txt), jsonb_agg(v_i4) FROM P_ty GROUP BY id", masked: true, allow: true},
+	{name: "jsonb_build_object", sql: "SELECT jsonb_build_object('t', v_txt, 'n', v_num, 'f', v_flag) FROM P_ty", masked: true, allow: true},
+	{name: "jsonb_build_array", sql: "SELECT jsonb_build_array(v_txt, 'x', v_i8) FROM P_ty", masked: true, allow: true},
 	{name: "round of avg", sql: "SELECT round(avg(v_i4), 2) FROM P_ty GROUP BY name", masked: true, allow: true},
 	{name: "round and trunc", sql: "SELECT round(v_f8), trunc(v_num, -1), round(v_num, 1) FROM P_ty", masked: true, allow: true},
 	{name: "unmasked filter beside", sql: "SELECT sum(v_i4) FROM P_ty WHERE id > 0", masked: true, allow: true},
@@ -126,6 +131,9 @@ var typedCases = []advCase{
 	{name: "prepare execute numeric", sql: "PREPARE P_typ3 AS SELECT sum(v_num) FROM P_ty; EXECUTE P_typ3", simple: true, deny: true},
 	{name: "sum ordered by", sql: "SELECT name FROM P_ty GROUP BY name ORDER BY sum(v_i4)", deny: true},
 	{name: "sum having", sql: "SELECT name FROM P_ty GROUP BY name HAVING sum(v_i4) > 5", deny: true},
+	{name: "to_jsonb of json", sql: "SELECT to_jsonb(v_js) FROM P_ty", deny: true},
+	{name: "jsonb_build_object of an array", sql: "SELECT jsonb_build_object('a', v_arr) FROM P_ty", deny: true},
+	{name: "jsonb_build_object of an enum", sql: "SELECT jsonb_build_object('e', v_enum) FROM P_ty", deny: true},
 	{name: "round to a negative scale", sql: "SELECT round(v_num, -1) FROM P_ty", deny: true},
 	{name: "sum cast to int2", sql: "SELECT sum(v_i4)::int2 FROM P_ty", deny: true},
 	{name: "sum under a masked case", sql: "SELECT CASE WHEN max(v_txt) > 'b' THEN sum(v_i4) END FROM P_ty", deny: true},

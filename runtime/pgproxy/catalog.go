@@ -29,7 +29,7 @@ WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped`
 const relationQuery = `SELECT c.relkind::text, CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) END, a.attname,
   CASE WHEN a.attgenerated = 's' THEN pg_catalog.pg_get_expr(d.adbin, d.adrelid) END,
   a.atttypid::pg_catalog.int8::text, (t.typtype IN ('b', 'c', 'e', 'r', 'm') AND t.typcategory <> 'A')::text,
-  (t.typtype IN ('r', 'm'))::text
+  (t.typtype IN ('r', 'm'))::text, t.typtype::text
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -306,7 +306,8 @@ func (c *catalog) relation(conn *model.Connection, table string) (*namedRel, err
 		if row[2] != nil {
 			r.cols = append(r.cols, string(row[2]))
 			oid, _ := strconv.ParseUint(string(row[4]), 10, 32)
-			r.types = append(r.types, pgsql.ColumnType{OID: uint32(oid), Plain: string(row[5]) == "true", Range: string(row[6]) == "true"})
+			r.types = append(r.types, pgsql.ColumnType{OID: uint32(oid), Plain: string(row[5]) == "true", Range: string(row[6]) == "true",
+				Kind: firstByte(row[7])})
 		}
 		if row[2] != nil && row[3] != nil {
 			if generated == nil {

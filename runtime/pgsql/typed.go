@@ -26,6 +26,11 @@ import (
 //   - array_agg of a type that is not an array (arrays of arrays fail on
 //     mismatched dimensions), nor a domain (a domain over an array is
 //     aggregated as one);
+//   - to_jsonb and jsonb_agg of a column, jsonb_build_object with
+//     constant keys and jsonb_build_array whose values are columns or
+//     text, when the columns are of a built-in base type other than json
+//     (they parse json, which fails on a \u0000 escape in it, and call the
+//     cast to json a type not built in may have);
 //   - x || y where each side is a column of such a type, upper or lower
 //     of a column of such a type that is no range (of a range they
 //     return a bound, which may be an array), an operand known not to be
@@ -38,7 +43,8 @@ import (
 // cannot tell from the column's.
 type TypedRead struct {
 	// Call is the function (sum, avg, bit_and, bit_or, bit_xor,
-	// array_agg) or the operator ||.
+	// array_agg, upper, lower, to_jsonb, jsonb_agg, jsonb_build_object,
+	// jsonb_build_array) or the operator ||.
 	Call string `json:"call"`
 	// Column is the schema.table.column whose type decides, as resolved
 	// (a view's own column when the call reads one).
@@ -58,6 +64,9 @@ type ColumnType struct {
 	Plain bool
 	// Range is set for a range or multirange type.
 	Range bool
+	// Kind is pg_type.typtype: 'b' base, 'c' composite, 'd' domain, 'e'
+	// enum, 'p' pseudo-type, 'r' range, 'm' multirange.
+	Kind byte
 }
 
 // Type OIDs of PostgreSQL's integer types.
@@ -74,6 +83,23 @@ var typedCalls = map[string]func(ColumnType) bool{
 	"bit_and": integerType, "bit_or": integerType, "bit_xor": integerType,
 	"array_agg": plainType, "||": plainType,
 	"upper": scalarType, "lower": scalarType,
+	"to_jsonb": jsonbType, "jsonb_agg": jsonbType, "jsonb_build_object": jsonbType, "jsonb_build_array": jsonbType,
+}
+
+// oidJSON is the type json, and firstNormalOID the first OID of objects
+// not built in.
+const (
+	oidJSON        = 114
+	firstNormalOID = 16384
+)
+
+// jsonbType is a built-in base type other than json and the arrays: the
+// jsonb builders parse a json value (and fail on a \u0000 escape in it),
+// call a cast to json a type not built in may have, and walk arrays and
+// composites into their elements; every other built-in value they print
+// (a numeric or float they cannot write as a number, NaN, as a string).
+func jsonbType(t ColumnType) bool {
+	return t.Plain && t.Kind == 'b' && t.OID < firstNormalOID && t.OID != oidJSON
 }
 
 // scalarType is a plain type that is not a range: upper and lower of a
@@ -115,11 +141,17 @@ func (a *analyzer) typedTotal(n *pg_query.Node, sc *scope) bool {
 		return true
 	}
 	f := n.GetFuncCall()
-	if f == nil || f.AggWithinGroup || f.FuncVariadic || f.AggStar || len(f.Args) != 1 {
+	if f == nil || f.AggWithinGroup || f.FuncVariadic || f.AggStar {
 		return false
 	}
 	name, safe := classifyFunction(f.Funcname)
 	bare := bareName(name)
+	if safe && (bare == "jsonb_build_object" || bare == "jsonb_build_array") && f.Over == nil {
+		return a.jsonbBuilder(bare, f.Args, sc)
+	}
+	if len(f.Args) != 1 {
+		return false
+	}
 	ref := f.Args[0].GetColumnRef()
 	if !safe || typedCalls[bare] == nil || ref == nil {
 		return false
@@ -161,6 +193,40 @@ func columnsIn(n *pg_query.Node, sc *scope) (cols []string, ok bool) {
 	}
 	walk(n.ProtoReflect())
 	return cols, ok
+}
+
+// jsonbBuilder reports jsonb_build_object with keys that are non-null
+// constants (a null key fails, and so does an array, a composite or json
+// one), or jsonb_build_array, whose values are each a column (a typed
+// read) or known not to be an array (text, a constant).
+func (a *analyzer) jsonbBuilder(call string, args []*pg_query.Node, sc *scope) bool {
+	if call == "jsonb_build_object" && len(args)%2 != 0 {
+		return false
+	}
+	var keys []typedKey
+	for i, arg := range args {
+		if call == "jsonb_build_object" && i%2 == 0 {
+			if c := arg.GetAConst(); c == nil || c.Isnull {
+				return false
+			}
+			continue
+		}
+		if ref := arg.GetColumnRef(); ref != nil {
+			col, ok := oneColumn(ref, sc)
+			if !ok {
+				return false
+			}
+			keys = append(keys, typedKey{call, col})
+			continue
+		}
+		if !a.notArray(arg) {
+			return false
+		}
+	}
+	for _, k := range keys {
+		a.addTyped(k, []string{k.column})
+	}
+	return true
 }
 
 // oneColumn returns the one column a reference resolves to, if it does.

@@ -51,6 +51,13 @@ func TestTypedFilters(t *testing.T) {
 			{"upper", "public.t.ssn", []string{"public.t.email", "public.t.ssn"}},
 		}, []string{"public.t.email", "public.t.ssn"}},
 		{"SELECT ssn || (salary + 1) FROM t", nil, []string{"public.t.salary", "public.t.ssn"}},
+		{"SELECT to_jsonb(ssn), jsonb_build_object('s', ssn, 'n', 1), jsonb_build_array(ssn, 'x') FROM t", []TypedRead{
+			{"jsonb_build_array", "public.t.ssn", []string{"public.t.ssn"}},
+			{"jsonb_build_object", "public.t.ssn", []string{"public.t.ssn"}},
+			{"to_jsonb", "public.t.ssn", []string{"public.t.ssn"}},
+		}, []string{"public.t.ssn"}},
+		{"SELECT jsonb_build_object(name, ssn) FROM t", nil, []string{"public.t.name", "public.t.ssn"}},
+		{"SELECT jsonb_build_object('k', ssn, NULL, 1) FROM t", nil, []string{"public.t.ssn"}},
 		// Total without a type: nothing converts to boolean implicitly.
 		{"SELECT bool_and(flag) FROM t", nil, nil},
 	}
@@ -86,6 +93,10 @@ func TestTypedRead(t *testing.T) {
 		{"array_agg", ColumnType{OID: 1007}, false}, // int4[]
 		{"upper", ColumnType{OID: 25, Plain: true}, true},
 		{"lower", ColumnType{OID: 3904, Plain: true, Range: true}, false}, // int4range
+		{"to_jsonb", ColumnType{OID: 25, Plain: true, Kind: 'b'}, true},
+		{"jsonb_agg", ColumnType{OID: 114, Plain: true, Kind: 'b'}, false},            // json
+		{"jsonb_build_object", ColumnType{OID: 20000, Plain: true, Kind: 'b'}, false}, // not built in: a cast to json
+		{"to_jsonb", ColumnType{OID: 16390, Plain: true, Kind: 'c'}, false},           // a composite
 		{"count", ColumnType{OID: oidInt4, Plain: true}, false},
 	} {
 		if got := (TypedRead{Call: tt.call}).Total(tt.typ); got != tt.want {

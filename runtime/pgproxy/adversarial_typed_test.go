@@ -55,12 +55,15 @@ CREATE TABLE P_ty (id int PRIMARY KEY, name text, v_i2 smallint, v_i4 int, v_i8 
 INSERT INTO P_ty VALUES
   (1, 'ann', 7, 2147483600, 9223372036854775000, 12.5, 1.5, '1 day', '{1,2}', 'alpha', true, 4, '[1,5)', '{1}', '{"a": "x"}', 'a'),
   (2, 'bob', 9, 2147483601, 9223372036854775001, 99.25, 2.5, '2 days', '{{3,4}}', 'beta', false, 5, '[2,8)', '{2}', '{"a": "\u0000"}', 'b');
+CREATE TABLE P_tyok (id int, v_txt text, v_n numeric);
+INSERT INTO P_tyok VALUES (1, 'x', 1.5);
 CREATE VIEW P_tyv AS SELECT id, name, v_i4 AS w, v_num AS n, id AS plain FROM P_ty;
 `
 
 const typedDrop = `
 DROP VIEW IF EXISTS P_tyv;
 DROP TABLE IF EXISTS P_ty;
+DROP TABLE IF EXISTS P_tyok;
 DROP DOMAIN IF EXISTS P_tydom;
 DROP TYPE IF EXISTS P_tyenum;
 `
@@ -92,6 +95,8 @@ var typedCases = []advCase{
 	{name: "concat of a view column", sql: "SELECT name || w FROM P_tyv", masked: true, allow: true},
 	{name: "to_jsonb of a column", sql: "SELECT to_jsonb(v_txt), jsonb_agg(v_i4) FROM P_ty GROUP BY id", masked: true, allow: true},
 	{name: "jsonb_build_object", sql: "SELECT jsonb_build_object('t', v_txt, 'n', v_num, 'f', v_flag) FROM P_ty", masked: true, allow: true},
+	{name: "to_jsonb of a whole row", sql: "SELECT to_jsonb(o) FROM P_tyok o", masked: true, allow: true},
+	{name: "jsonb_agg of a whole row", sql: "SELECT jsonb_agg(o.*) FROM P_tyok o", masked: true, allow: true},
 	{name: "jsonb_build_array", sql: "SELECT jsonb_build_array(v_txt, 'x', v_i8) FROM P_ty", masked: true, allow: true},
 	{name: "round of avg", sql: "SELECT round(avg(v_i4), 2) FROM P_ty GROUP BY name", masked: true, allow: true},
 	{name: "round and trunc", sql: "SELECT round(v_f8), trunc(v_num, -1), round(v_num, 1) FROM P_ty", masked: true, allow: true},
@@ -131,6 +136,7 @@ var typedCases = []advCase{
 	{name: "prepare execute numeric", sql: "PREPARE P_typ3 AS SELECT sum(v_num) FROM P_ty; EXECUTE P_typ3", simple: true, deny: true},
 	{name: "sum ordered by", sql: "SELECT name FROM P_ty GROUP BY name ORDER BY sum(v_i4)", deny: true},
 	{name: "sum having", sql: "SELECT name FROM P_ty GROUP BY name HAVING sum(v_i4) > 5", deny: true},
+	{name: "to_jsonb of a whole row with json", sql: "SELECT to_jsonb(t) FROM P_ty t", deny: true},
 	{name: "to_jsonb of json", sql: "SELECT to_jsonb(v_js) FROM P_ty", deny: true},
 	{name: "jsonb_build_object of an array", sql: "SELECT jsonb_build_object('a', v_arr) FROM P_ty", deny: true},
 	{name: "jsonb_build_object of an enum", sql: "SELECT jsonb_build_object('e', v_enum) FROM P_ty", deny: true},

@@ -348,23 +348,27 @@ func (c *catalog) relation(conn *model.Connection, table string) (*namedRel, err
 	return r, nil
 }
 
-// columnType returns the type of the column a lineage source names; ok is
-// false when the catalog has no such column.
-func (c *catalog) columnType(conn *model.Connection, src string) (t pgsql.ColumnType, ok bool, err error) {
+// columnTypes returns the type of the column a lineage source names, or
+// of every column of a relation for schema.table.*; ok is false when the
+// catalog has no such column or relation.
+func (c *catalog) columnTypes(conn *model.Connection, src string) (ts []pgsql.ColumnType, ok bool, err error) {
 	rel, col, any, valid := pgsql.SplitSource(src)
-	if !valid || any {
-		return t, false, nil
+	if !valid {
+		return nil, false, nil
 	}
 	r, err := c.relation(conn, rel)
 	if err != nil {
-		return t, false, err
+		return nil, false, err
+	}
+	if any {
+		return r.types, r.kind != "" && len(r.types) > 0, nil
 	}
 	for i, name := range r.cols {
 		if name == col {
-			return r.types[i], true, nil
+			return r.types[i : i+1], true, nil
 		}
 	}
-	return t, false, nil
+	return nil, false, nil
 }
 
 // begin takes the lookup lock and the catalog connection of conn, under a

@@ -718,11 +718,11 @@ func typedHint(reason string, failed []pgsql.TypedRead) string {
 func (ss *session) withTypes(an *pgsql.Analyzed) (_ *pgsql.Analyzed, failed []pgsql.TypedRead) {
 	exempt, failing := map[string]bool{}, map[string]bool{}
 	for _, t := range an.TypedFilters {
-		ct, ok, err := ss.srv.catalog.columnType(ss.conn, t.Column)
+		types, ok, err := ss.srv.catalog.columnTypes(ss.conn, t.Column)
 		if err != nil {
 			ss.srv.cfg.Logger.Warn("postgres column type lookup", "session", ss.rec.ID, "err", err)
 		}
-		total := err == nil && ok && t.Total(ct)
+		total := err == nil && ok && !slices.ContainsFunc(types, func(ct pgsql.ColumnType) bool { return !t.Total(ct) })
 		if !total {
 			failed = append(failed, t)
 		}

@@ -47,7 +47,8 @@ type TypedRead struct {
 	// jsonb_build_array) or the operator ||.
 	Call string `json:"call"`
 	// Column is the schema.table.column whose type decides, as resolved
-	// (a view's own column when the call reads one).
+	// (a view's own column when the call reads one), or schema.table.*
+	// when every column's type does (to_jsonb of a whole row).
 	Column string `json:"column"`
 	// Reads are the filter columns the call accounts for: Column (and the
 	// other columns of a concatenation, whose values it converts), and
@@ -156,11 +157,49 @@ func (a *analyzer) typedTotal(n *pg_query.Node, sc *scope) bool {
 	if !safe || typedCalls[bare] == nil || ref == nil {
 		return false
 	}
-	col, ok := oneColumn(ref, sc)
-	if ok {
+	if col, ok := oneColumn(ref, sc); ok {
 		a.addTyped(typedKey{bare, col}, []string{col})
+		return true
 	}
-	return ok
+	if bare == "to_jsonb" || bare == "jsonb_agg" {
+		// to_jsonb(c) of a table's whole row: each of its columns must
+		// have such a type.
+		if row, reads, ok := wholeRow(ref, sc); ok {
+			a.addTyped(typedKey{bare, row}, reads)
+			return true
+		}
+	}
+	return false
+}
+
+// wholeRow returns the relation.* a reference to a base relation's whole
+// row names (c or c.* of FROM t c), with what it reads: a bare name is
+// also a column of the relation, if it has one by that name.
+func wholeRow(ref *pg_query.ColumnRef, sc *scope) (row string, reads []string, ok bool) {
+	parts := refParts(ref)
+	l := sc.resolve(parts)
+	if l.Unknown {
+		return "", nil, false
+	}
+	switch {
+	case len(parts) == 2 && parts[1] == "*" && len(l.Sources) == 1:
+		row = l.Sources[0]
+	case len(parts) == 1 && len(l.Sources) == 2:
+		for _, s := range l.Sources {
+			if strings.HasSuffix(s, ".*") {
+				row = s
+			}
+		}
+		if row == "" || !slices.Contains(l.Sources, strings.TrimSuffix(row, "*")+ident(parts[0])) {
+			return "", nil, false
+		}
+	default:
+		return "", nil, false
+	}
+	if !strings.HasSuffix(row, ".*") {
+		return "", nil, false
+	}
+	return row, l.Sources, true
 }
 
 // columnsIn returns the sources of the column references in n, at any

@@ -57,6 +57,11 @@ func TestTypedFilters(t *testing.T) {
 			{"to_jsonb", "public.t.ssn", []string{"public.t.ssn"}},
 		}, []string{"public.t.ssn"}},
 		{"SELECT jsonb_build_object(name, ssn) FROM t", nil, []string{"public.t.name", "public.t.ssn"}},
+		// A whole row: every column's type decides.
+		{"SELECT to_jsonb(c) FROM t c", []TypedRead{{"to_jsonb", "public.t.*", []string{"public.t.*", "public.t.c"}}},
+			[]string{"public.t.*", "public.t.c"}},
+		{"SELECT jsonb_agg(c.*) FROM t c", []TypedRead{{"jsonb_agg", "public.t.*", []string{"public.t.*"}}}, []string{"public.t.*"}},
+		{"SELECT to_jsonb(s) FROM (SELECT ssn FROM t) s", nil, []string{"public.t.ssn"}},
 		{"SELECT jsonb_build_object('k', ssn, NULL, 1) FROM t", nil, []string{"public.t.ssn"}},
 		// Total without a type: nothing converts to boolean implicitly.
 		{"SELECT bool_and(flag) FROM t", nil, nil},

@@ -100,9 +100,13 @@ func (ss *session) decideAll(v *verdict) {
 			dec model.Decision
 			ms  *maskSet
 		)
-		if refuse != nil {
+		cascade := cascadeAfter(v, i)
+		switch {
+		case refuse != nil:
 			dec = denyDecision(refuse.reason)
-		} else {
+		case cascade != "":
+			dec = denyDecision(cascade)
+		default:
 			an, dec, ms = ss.decideAlternatives(alts, carried, now)
 		}
 		v.stmts = append(v.stmts, an)
@@ -132,6 +136,27 @@ func (ss *session) decideAll(v *verdict) {
 		}
 		local = append(local, effectOf(an, ms))
 	}
+}
+
+// cascadeAfter returns why the i-th statement of v may not run when it
+// CASCADEs after a statement of its string that may change the catalog:
+// what CASCADE reaches is looked up as the catalog stands when it is
+// decided (cascade.go), and every statement of a string is decided before
+// any runs, so ALTER TABLE a RENAME TO b; ALTER TABLE x RENAME TO a; DROP
+// TABLE a CASCADE would be decided on the old a. A prepared CASCADE is
+// decided again at each Execute (v.names), after what ran since.
+func cascadeAfter(v *verdict, i int) string {
+	if len(v.src[i].Cascade) == 0 {
+		return ""
+	}
+	v.names = true
+	for _, p := range v.src[:i] {
+		if !p.Statement.Always {
+			return "CASCADE after another statement of the same query string: what it reaches is looked up in the catalog before the string runs, " +
+				"which the statements before it may change; send it on its own"
+		}
+	}
+	return ""
 }
 
 // notDecided is the decision recorded for the statements of a string after

@@ -50,8 +50,9 @@ LEFT JOIN pg_catalog.pg_class c ON c.oid = r.prrelid
 LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE p.pubname = $1`
 
-// ownerTables returns an as the policy must decide it: each ddl access to
-// an index replaced by one to the table it indexes, and a ddl access added
+// ownerTables returns an as the policy must decide it: an access added for
+// every relation its CASCADE reaches (cascade.go), each ddl access to an
+// index replaced by one to the table it indexes, and a ddl access added
 // for every table a publication it alters, renames or drops publishes. It
 // returns a reason to deny when an index written without a schema is
 // pg_catalog's, a publication publishes every table or whole schemas, or
@@ -60,6 +61,11 @@ WHERE p.pubname = $1`
 func (ss *session) ownerTables(an *pgsql.Analyzed, reason string) (*pgsql.Analyzed, string) {
 	if reason != "" || an.Statement.Forbidden != "" {
 		return an, reason // denied already, with its own reason
+	}
+	// What CASCADE reaches is decided like what the statement names,
+	// indexes on their tables included (cascade.go).
+	if an, reason = ss.cascadeTables(an); reason != "" {
+		return an, reason
 	}
 	var pubs []string
 	switch an.Statement.Tag {

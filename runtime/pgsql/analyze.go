@@ -131,6 +131,12 @@ type Analyzed struct {
 	// PostgreSQL looks such a name up in pg_catalog first, so the proxy
 	// refuses one pg_catalog holds.
 	Unqualified []ObjectName
+	// Cascade are the objects a DROP, ALTER TABLE, ALTER TYPE, ALTER
+	// DOMAIN or TRUNCATE drops, changes or empties with CASCADE, as the
+	// statement names them (dbddl.go): CASCADE also reaches what depends
+	// on them, which only the catalog knows, so the proxy looks it up and
+	// adds an access for each relation reached (pgproxy cascade.go).
+	Cascade []CascadeTarget
 	// ReadWrite is set for BEGIN/START TRANSACTION READ WRITE, SET
 	// TRANSACTION READ WRITE and SET SESSION CHARACTERISTICS AS TRANSACTION
 	// READ WRITE: the proxy denies it when the decision is read-only.

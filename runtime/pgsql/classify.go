@@ -166,9 +166,9 @@ func (a *analyzer) classify(n *pg_query.Node, an *Analyzed) string {
 				a.access("delete", a.relName(rv))
 			}
 		}
-		if x.TruncateStmt.Behavior == pg_query.DropBehavior_DROP_CASCADE {
-			a.forbid("TRUNCATE ... CASCADE also empties every table with a foreign key referencing these, which the statement does not name and the grant may not cover: name them all (TRUNCATE a, b)")
-		}
+		// CASCADE also empties the tables with foreign keys referencing
+		// these: the gateway looks them up (dbddl.go).
+		a.cascade(n, an)
 		return "TRUNCATE TABLE"
 	case *pg_query.Node_ListenStmt:
 		a.forbid("LISTEN opens a side channel between sessions the gateway cannot inspect")
@@ -219,6 +219,7 @@ func (a *analyzer) classify(n *pg_query.Node, an *Analyzed) string {
 		return tagOf(n)
 	case *pg_query.Node_DropStmt:
 		a.dropDDL(x.DropStmt) // dbddl.go
+		a.cascade(n, an)
 		a.objectDDL(x.DropStmt.RemoveType, x.DropStmt.Objects)
 		return "DROP"
 	case *pg_query.Node_CommentStmt:
@@ -237,6 +238,7 @@ func (a *analyzer) classify(n *pg_query.Node, an *Analyzed) string {
 		return "CREATE SCHEMA"
 	}
 	a.databaseDDL(n) // dbddl.go
+	a.cascade(n, an) // dbddl.go: ALTER TABLE, ALTER TYPE, ALTER DOMAIN
 	a.ddl(n)
 	return tagOf(n)
 }

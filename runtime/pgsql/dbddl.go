@@ -1,6 +1,7 @@
 package pgsql
 
 import (
+	"slices"
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
@@ -32,7 +33,7 @@ const (
 	reasonSuperuser    = "PostgreSQL lets only superusers define it (it calls C functions, and a wrong definition can corrupt data or crash the server)"
 	reasonOwner        = "changing the owner of a database-level object hands it, and what its owner may do, to another role"
 	reasonPrivileges   = "privileges on database-level objects (schemas, databases, functions, types, languages, large objects, servers, tablespaces, parameters) are managed outside the gateway"
-	reasonCascade      = "CASCADE also drops or changes what depends on the object (views over it in other schemas, foreign keys, columns, defaults and triggers of other tables, typed tables), which the grant may not cover: drop or change each dependent with its own statement first, then this one without CASCADE (RESTRICT, the default)"
+	reasonCascade      = "CASCADE also drops or changes what depends on the object (functions, views over it in other schemas, foreign keys, columns, defaults and triggers of other tables), which the gateway follows only from tables, views, sequences, indexes, types and domains, and from DROP COLUMN, DROP CONSTRAINT and ALTER TYPE's attributes: drop or change each dependent with its own statement first, then this one without CASCADE (RESTRICT, the default)"
 	reasonSchemaName   = "renaming a schema renames every relation in it, past the grants and masking rules that name them"
 	reasonSystem       = "is one of PostgreSQL's own objects (pg_catalog, information_schema): the gateway trusts them as built-ins, and no grant creates, changes or drops them"
 )
@@ -125,12 +126,6 @@ func (a *analyzer) databaseDDL(n *pg_query.Node) {
 			case pg_query.AlterTableType_AT_GenericOptions, pg_query.AlterTableType_AT_AlterColumnGenericOptions:
 				a.forbid("ALTER ... OPTIONS changes what a foreign table reads: " + reasonForeign)
 			}
-			// DROP COLUMN/CONSTRAINT ... CASCADE drops the views and
-			// foreign keys of other tables; ALTER TYPE ... CASCADE
-			// changes the tables typed with it.
-			if c.GetAlterTableCmd().GetBehavior() == pg_query.DropBehavior_DROP_CASCADE {
-				a.forbid("ALTER ... CASCADE: " + reasonCascade)
-			}
 		}
 	case *pg_query.Node_CheckPointStmt:
 		a.forbid("CHECKPOINT writes every changed page of the whole server to disk, an I/O burst on every database (PostgreSQL reserves it to superusers and pg_checkpoint)")
@@ -178,9 +173,6 @@ func (a *analyzer) databaseDDL(n *pg_query.Node) {
 		a.systemType(x.AlterEnumStmt.TypeName)
 	case *pg_query.Node_AlterDomainStmt:
 		a.systemType(x.AlterDomainStmt.TypeName)
-		if x.AlterDomainStmt.Behavior == pg_query.DropBehavior_DROP_CASCADE {
-			a.forbid("ALTER DOMAIN ... CASCADE: " + reasonCascade)
-		}
 	case *pg_query.Node_AlterTypeStmt:
 		a.systemType(x.AlterTypeStmt.TypeName)
 	case *pg_query.Node_AlterOperatorStmt:
@@ -225,19 +217,183 @@ func dbDDLName(n *pg_query.Node) string {
 }
 
 // dropDDL forbids the DROP statements no grant allows (objectDDL then
-// needs ddl on the relations it names). CASCADE is refused for every
-// kind: DROP TABLE app_t CASCADE drops the views other schemas built on
-// app_t, and their dependents in turn, none of which the statement names.
+// needs ddl on the relations it names; cascade, what CASCADE reaches).
 func (a *analyzer) dropDDL(d *pg_query.DropStmt) {
 	a.objectKind(d.RemoveType, "DROP")
-	if d.Behavior == pg_query.DropBehavior_DROP_CASCADE {
-		a.forbid("DROP ... CASCADE: " + reasonCascade)
-	}
 	for _, o := range d.Objects {
 		// PostgreSQL refuses to drop its pinned built-ins, so a function
 		// written without a schema is not taken for one here.
 		a.systemObject(d.RemoveType, o, false)
 	}
+}
+
+// Kinds of CascadeTarget.
+const (
+	CascadeRelation         = "relation"          // DROP TABLE, VIEW, MATERIALIZED VIEW, SEQUENCE, INDEX, FOREIGN TABLE
+	CascadeType             = "type"              // DROP TYPE, DROP DOMAIN, ALTER TYPE ... ATTRIBUTE (RENAME ATTRIBUTE too)
+	CascadeColumn           = "column"            // ALTER TABLE ... DROP COLUMN
+	CascadeConstraint       = "constraint"        // ALTER TABLE ... DROP CONSTRAINT
+	CascadeDomainConstraint = "domain constraint" // ALTER DOMAIN ... DROP CONSTRAINT
+	CascadeTruncate         = "truncate"          // TRUNCATE
+	CascadeTruncateOnly     = "truncate only"     // TRUNCATE ONLY
+)
+
+// CascadeTarget is an object a statement drops, changes or empties with
+// CASCADE, as the statement names it (Analyzed.Cascade).
+type CascadeTarget struct {
+	// Kind is what the target names (the Cascade constants).
+	Kind string
+	// Schema and Name are the relation's or the type's, unquoted; a
+	// name written without a schema is in the pinned search path's
+	// first schema, as for the relations a statement names.
+	Schema, Name string
+	// Member is the column or constraint of CascadeColumn,
+	// CascadeConstraint and CascadeDomainConstraint.
+	Member string
+}
+
+// cascadeRelationKinds are the DROP kinds whose CASCADE the gateway
+// follows from the relation named.
+var cascadeRelationKinds = map[pg_query.ObjectType]bool{
+	pg_query.ObjectType_OBJECT_TABLE: true, pg_query.ObjectType_OBJECT_VIEW: true,
+	pg_query.ObjectType_OBJECT_MATVIEW: true, pg_query.ObjectType_OBJECT_SEQUENCE: true,
+	pg_query.ObjectType_OBJECT_INDEX: true, pg_query.ObjectType_OBJECT_FOREIGN_TABLE: true,
+}
+
+// cascade records in an.Cascade where statement n's CASCADE starts:
+// DROP TABLE app_t CASCADE also drops the views other schemas built on
+// app_t, and their dependents in turn, none of which the statement names,
+// so the gateway looks them up in the catalog and decides them as named.
+// It forbids the CASCADE it cannot follow there: from functions,
+// operators, schemas, triggers and the other kinds that are no relation
+// or type, and ALTER ... CASCADE other than DROP COLUMN, DROP CONSTRAINT,
+// ALTER TYPE's attributes (RENAME ATTRIBUTE included) and ALTER DOMAIN
+// ... DROP CONSTRAINT. The
+// statements a statement holds (CREATE SCHEMA's elements, PREPARE's
+// query) cannot be any of these, so an is always the statement's own.
+func (a *analyzer) cascade(n *pg_query.Node, an *Analyzed) {
+	const cascade = pg_query.DropBehavior_DROP_CASCADE
+	switch x := n.GetNode().(type) {
+	case *pg_query.Node_DropStmt:
+		d := x.DropStmt
+		if d.Behavior != cascade {
+			return
+		}
+		for _, o := range d.Objects {
+			switch {
+			case cascadeRelationKinds[d.RemoveType]:
+				a.cascadeRelation(an, CascadeRelation, relationVar(stringList(o.GetList().GetItems())), "")
+			case d.RemoveType == pg_query.ObjectType_OBJECT_TYPE || d.RemoveType == pg_query.ObjectType_OBJECT_DOMAIN:
+				tn := o.GetTypeName()
+				if tn == nil || len(tn.ArrayBounds) > 0 || tn.PctType {
+					a.forbid("DROP TYPE ... CASCADE of a type the gateway cannot name: " + reasonCascade)
+					continue
+				}
+				a.cascadeType(an, CascadeType, tn.Names, "")
+			default:
+				a.forbid("DROP ... CASCADE: " + reasonCascade)
+			}
+		}
+	case *pg_query.Node_TruncateStmt:
+		if x.TruncateStmt.Behavior != cascade {
+			return
+		}
+		for _, r := range x.TruncateStmt.Relations {
+			if rv := r.GetRangeVar(); rv != nil {
+				kind := CascadeTruncate
+				if !rv.Inh {
+					kind = CascadeTruncateOnly
+				}
+				a.cascadeRelation(an, kind, rv, "")
+			}
+		}
+	case *pg_query.Node_AlterTableStmt:
+		s := x.AlterTableStmt
+		for _, c := range s.Cmds {
+			cmd := c.GetAlterTableCmd()
+			if cmd.GetBehavior() != cascade {
+				continue
+			}
+			table := s.Objtype == pg_query.ObjectType_OBJECT_TABLE || s.Objtype == pg_query.ObjectType_OBJECT_FOREIGN_TABLE
+			switch st := cmd.Subtype; {
+			case table && st == pg_query.AlterTableType_AT_DropColumn:
+				a.cascadeRelation(an, CascadeColumn, s.Relation, cmd.Name)
+			case table && st == pg_query.AlterTableType_AT_DropConstraint:
+				a.cascadeRelation(an, CascadeConstraint, s.Relation, cmd.Name)
+			case s.Objtype == pg_query.ObjectType_OBJECT_TYPE && (st == pg_query.AlterTableType_AT_DropColumn ||
+				st == pg_query.AlterTableType_AT_AlterColumnType || st == pg_query.AlterTableType_AT_AddColumn):
+				// ALTER TYPE ... ATTRIBUTE ... CASCADE changes the
+				// tables typed with it, which depend on the type.
+				a.cascadeRelation(an, CascadeType, s.Relation, "")
+			default:
+				a.forbid("ALTER ... CASCADE: " + reasonCascade)
+			}
+		}
+	case *pg_query.Node_RenameStmt:
+		r := x.RenameStmt
+		switch {
+		case r.Behavior != cascade:
+		case r.RenameType == pg_query.ObjectType_OBJECT_ATTRIBUTE:
+			// ALTER TYPE ... RENAME ATTRIBUTE ... CASCADE renames the
+			// column of the typed tables too.
+			a.cascadeRelation(an, CascadeType, r.Relation, "")
+		default:
+			a.forbid("ALTER ... RENAME ... CASCADE: " + reasonCascade)
+		}
+	case *pg_query.Node_AlterDomainStmt:
+		d := x.AlterDomainStmt
+		switch {
+		case d.Behavior != cascade:
+		case d.Subtype == "X": // DROP CONSTRAINT
+			a.cascadeType(an, CascadeDomainConstraint, d.TypeName, d.Name)
+		default:
+			a.forbid("ALTER DOMAIN ... CASCADE: " + reasonCascade)
+		}
+	}
+}
+
+// relationVar is the relation a DROP names by the list of its name's
+// parts (catalog.schema.name, schema.name or name).
+func relationVar(parts []string) *pg_query.RangeVar {
+	rv := &pg_query.RangeVar{Inh: true}
+	switch len(parts) {
+	case 0:
+	case 1:
+		rv.Relname = parts[0]
+	default:
+		rv.Schemaname, rv.Relname = parts[len(parts)-2], parts[len(parts)-1]
+	}
+	return rv
+}
+
+// cascadeRelation records a CascadeTarget of kind on relation rv, named
+// as the analysis names the relations of the statement's accesses.
+func (a *analyzer) cascadeRelation(an *Analyzed, kind string, rv *pg_query.RangeVar, member string) {
+	if rv == nil || rv.Relname == "" || (kind == CascadeColumn || kind == CascadeConstraint) && member == "" {
+		a.forbid("CASCADE of an object the gateway cannot name: " + reasonCascade)
+		return
+	}
+	schema, name, ok := SplitRelation(a.relName(rv))
+	if !ok {
+		a.forbid("CASCADE of an object the gateway cannot name: " + reasonCascade)
+		return
+	}
+	an.Cascade = append(an.Cascade, CascadeTarget{Kind: kind, Schema: schema, Name: name, Member: member})
+}
+
+// cascadeType records a CascadeTarget of kind on the type written as
+// names (a name without a schema is the pinned search path's first
+// schema's: systemType refuses one of pg_catalog's).
+func (a *analyzer) cascadeType(an *Analyzed, kind string, names []*pg_query.Node, member string) {
+	parts := stringList(names)
+	if len(parts) == 1 {
+		parts = []string{a.opts.defaultSchema(), parts[0]}
+	}
+	if len(parts) < 2 || slices.Contains(parts, "") || kind == CascadeDomainConstraint && member == "" {
+		a.forbid("CASCADE of a type the gateway cannot name: " + reasonCascade)
+		return
+	}
+	an.Cascade = append(an.Cascade, CascadeTarget{Kind: kind, Schema: parts[len(parts)-2], Name: parts[len(parts)-1], Member: member})
 }
 
 // forbiddenKinds are the object kinds no grant drops, renames or moves:

@@ -176,30 +176,17 @@ func TestDatabaseDDL(t *testing.T) {
 		{"ALTER SCHEMA public RENAME TO x", "renaming a schema"},
 		{"ALTER SCHEMA pg_catalog RENAME TO x", "renaming a schema"},
 		{"CREATE SCHEMA pg_toast_temp_9", "PostgreSQL's own objects"},
-		// DROP ... CASCADE of a database-level object.
-		{"DROP SCHEMA public CASCADE", "CASCADE"},
-		{"DROP SCHEMA IF EXISTS app_s CASCADE", "CASCADE"},
-		{"DROP TYPE t CASCADE", "CASCADE"},
-		{"DROP FUNCTION f() CASCADE", "CASCADE"},
-		{"DROP DOMAIN d CASCADE", "CASCADE"},
-		{"DROP OPERATOR === (int, int) CASCADE", "CASCADE"},
-		// CASCADE of any object (round 29): it reaches dependents the
-		// statement does not name.
-		{"DROP TABLE app_t CASCADE", "DROP ... CASCADE"},
-		{"DROP VIEW IF EXISTS app_v CASCADE", "CASCADE"},
-		{"DROP MATERIALIZED VIEW app_mv CASCADE", "CASCADE"},
-		{"DROP SEQUENCE app_s CASCADE", "CASCADE"},
-		{"DROP INDEX app_i CASCADE", "CASCADE"},
-		{"DROP FOREIGN TABLE app_f CASCADE", "CASCADE"},
-		{"DROP TRIGGER tr ON app_t CASCADE", "CASCADE"},
-		{"ALTER TABLE app_t DROP COLUMN id CASCADE", "ALTER ... CASCADE"},
-		{"ALTER TABLE app_t ADD COLUMN y int, DROP CONSTRAINT app_t_pkey CASCADE", "ALTER ... CASCADE"},
-		{"ALTER TYPE app_ty DROP ATTRIBUTE a CASCADE", "ALTER ... CASCADE"},
-		{"ALTER TYPE app_ty ALTER ATTRIBUTE a TYPE text CASCADE", "ALTER ... CASCADE"},
-		{"ALTER TYPE app_ty ADD ATTRIBUTE b int CASCADE", "ALTER ... CASCADE"},
-		{"ALTER DOMAIN d DROP CONSTRAINT c CASCADE", "ALTER DOMAIN ... CASCADE"},
-		{"TRUNCATE app_t CASCADE", "TRUNCATE ... CASCADE"},
-		{"TRUNCATE ONLY app_t, app_u RESTART IDENTITY CASCADE", "TRUNCATE ... CASCADE"},
+		// CASCADE the gateway cannot follow to the relations it reaches
+		// (TestCascadeTargets has those it follows).
+		{"DROP SCHEMA public CASCADE", "DROP ... CASCADE"},
+		{"DROP SCHEMA IF EXISTS app_s CASCADE", "DROP ... CASCADE"},
+		{"DROP FUNCTION f() CASCADE", "DROP ... CASCADE"},
+		{"DROP OPERATOR === (int, int) CASCADE", "DROP ... CASCADE"},
+		{"DROP TRIGGER tr ON app_t CASCADE", "DROP ... CASCADE"},
+		{"DROP POLICY p ON app_t CASCADE", "DROP ... CASCADE"},
+		{"DROP COLLATION app_c CASCADE", "DROP ... CASCADE"},
+		{"DROP TYPE app_ty[] CASCADE", "type the gateway cannot name"},
+		{"ALTER VIEW app_v DROP COLUMN x CASCADE", "ALTER ... CASCADE"},
 		// Types of pg_catalog written without a schema (round 29).
 		{"ALTER TYPE int4 RENAME TO x", "built-in pg_catalog.int4"},
 		{"ALTER TYPE int4 SET SCHEMA public", "built-in pg_catalog.int4"},
@@ -311,6 +298,77 @@ func TestDatabaseDDL(t *testing.T) {
 			t.Errorf("%s: forbidden (%s), want it allowed", tc.sql, got)
 		case tc.want != "" && !strings.Contains(got, tc.want):
 			t.Errorf("%s: Forbidden = %q, want it to say %q", tc.sql, got, tc.want)
+		}
+	}
+}
+
+// TestCascadeTargets: the CASCADE the gateway follows is not forbidden;
+// the analysis names where it starts (Analyzed.Cascade) for the gateway
+// to look up what it reaches, and needs on the objects it names what the
+// statement needs without CASCADE.
+func TestCascadeTargets(t *testing.T) {
+	rel := func(kind, schema, name, member string) CascadeTarget {
+		return CascadeTarget{Kind: kind, Schema: schema, Name: name, Member: member}
+	}
+	cases := []struct {
+		sql      string
+		want     []CascadeTarget
+		accesses []model.Access
+	}{
+		{"DROP TABLE app_t CASCADE", []CascadeTarget{rel(CascadeRelation, "public", "app_t", "")},
+			[]model.Access{{Class: "ddl", Table: "public.app_t"}}},
+		// Django's schema editor.
+		{`DROP TABLE "App_X" CASCADE`, []CascadeTarget{rel(CascadeRelation, "public", "App_X", "")},
+			[]model.Access{{Class: "ddl", Table: "public.App_X"}}},
+		{`ALTER TABLE "app_x" DROP COLUMN "y" CASCADE`, []CascadeTarget{rel(CascadeColumn, "public", "app_x", "y")},
+			[]model.Access{{Class: "ddl", Table: "public.app_x"}}},
+		{"DROP VIEW IF EXISTS s.app_v, app_w CASCADE", []CascadeTarget{
+			rel(CascadeRelation, "s", "app_v", ""), rel(CascadeRelation, "public", "app_w", "")}, nil},
+		{"DROP MATERIALIZED VIEW db.s.app_mv CASCADE", []CascadeTarget{rel(CascadeRelation, "s", "app_mv", "")}, nil},
+		{"DROP SEQUENCE app_s CASCADE", []CascadeTarget{rel(CascadeRelation, "public", "app_s", "")}, nil},
+		{"DROP INDEX app_i CASCADE", []CascadeTarget{rel(CascadeRelation, "public", "app_i", "")}, nil},
+		{"DROP FOREIGN TABLE app_f CASCADE", []CascadeTarget{rel(CascadeRelation, "public", "app_f", "")}, nil},
+		{"DROP TYPE t CASCADE", []CascadeTarget{rel(CascadeType, "public", "t", "")},
+			[]model.Access{{Class: "ddl", Table: ""}}},
+		{"DROP DOMAIN IF EXISTS s.d, e CASCADE", []CascadeTarget{rel(CascadeType, "s", "d", ""), rel(CascadeType, "public", "e", "")}, nil},
+		{"ALTER TABLE app_t ADD COLUMN y int, DROP CONSTRAINT app_t_pkey CASCADE, DROP COLUMN z",
+			[]CascadeTarget{rel(CascadeConstraint, "public", "app_t", "app_t_pkey")}, nil},
+		{"ALTER TABLE ONLY s.app_t DROP COLUMN a CASCADE, DROP COLUMN b CASCADE",
+			[]CascadeTarget{rel(CascadeColumn, "s", "app_t", "a"), rel(CascadeColumn, "s", "app_t", "b")}, nil},
+		{"ALTER FOREIGN TABLE app_f DROP COLUMN a CASCADE", []CascadeTarget{rel(CascadeColumn, "public", "app_f", "a")}, nil},
+		{"ALTER TYPE app_ty DROP ATTRIBUTE a CASCADE", []CascadeTarget{rel(CascadeType, "public", "app_ty", "")}, nil},
+		{"ALTER TYPE s.app_ty ALTER ATTRIBUTE a TYPE text CASCADE", []CascadeTarget{rel(CascadeType, "s", "app_ty", "")}, nil},
+		{"ALTER TYPE app_ty ADD ATTRIBUTE b int CASCADE", []CascadeTarget{rel(CascadeType, "public", "app_ty", "")}, nil},
+		{"ALTER TYPE app_ty RENAME ATTRIBUTE a TO b CASCADE", []CascadeTarget{rel(CascadeType, "public", "app_ty", "")}, nil},
+		{"ALTER DOMAIN d DROP CONSTRAINT c CASCADE", []CascadeTarget{rel(CascadeDomainConstraint, "public", "d", "c")}, nil},
+		{"TRUNCATE app_t CASCADE", []CascadeTarget{rel(CascadeTruncate, "public", "app_t", "")},
+			[]model.Access{{Class: "delete", Table: "public.app_t"}}},
+		// ONLY is each relation's own.
+		{"TRUNCATE ONLY app_t, s.app_u RESTART IDENTITY CASCADE", []CascadeTarget{
+			rel(CascadeTruncateOnly, "public", "app_t", ""), rel(CascadeTruncate, "s", "app_u", "")}, nil},
+		// RESTRICT (the default): PostgreSQL refuses when dependents
+		// exist, so there is nothing to look up.
+		{"DROP TABLE app_t", nil, nil},
+		{"DROP TYPE t RESTRICT", nil, nil},
+		{"ALTER TABLE app_t DROP COLUMN y", nil, nil},
+		{"ALTER TYPE app_ty RENAME ATTRIBUTE a TO b", nil, nil},
+		{"TRUNCATE app_t", nil, nil},
+	}
+	for _, tc := range cases {
+		ans, err := Analyze(tc.sql, Options{})
+		if err != nil {
+			t.Errorf("%s: %v", tc.sql, err)
+			continue
+		}
+		an := ans[0]
+		if an.Statement.Forbidden != "" {
+			t.Errorf("%s: forbidden (%s)", tc.sql, an.Statement.Forbidden)
+		}
+		if !slices.Equal(an.Cascade, tc.want) {
+			t.Errorf("%s: Cascade = %+v, want %+v", tc.sql, an.Cascade, tc.want)
+		}
+		if tc.accesses != nil && !slices.Equal(an.Statement.Accesses, tc.accesses) {
+			t.Errorf("%s: Accesses = %+v, want %+v", tc.sql, an.Statement.Accesses, tc.accesses)
 		}
 	}
 }

@@ -59,7 +59,7 @@ var advMaskCases = []advCase{
 	// Since round 20 the computations among them that may fail are denied
 	// (adversarial_round20_test.go); the format suite checks how such
 	// results are masked where they run (adversarial_format_test.go).
-	{name: "array_agg masked", sql: "SELECT array_agg(ssn), array_agg(salary), json_agg(card), jsonb_agg(email) FROM P_cust", deny: true},
+	{name: "array_agg masked", sql: "SELECT array_agg(ssn), array_agg(salary), json_agg(card), jsonb_agg(email) FROM P_cust", masked: true},
 	{name: "array constructor masked", sql: "SELECT ARRAY[ssn, email], ARRAY[salary], string_to_array(ssn, '-') FROM P_cust", deny: true},
 	{name: "unnest masked array", sql: "SELECT unnest(ARRAY[ssn, card]) FROM P_cust", deny: true},
 	{name: "unnest string_to_array", sql: "SELECT unnest(string_to_array(ssn, '-')) FROM P_cust", deny: true},

@@ -32,6 +32,7 @@ func (a *analyzer) insertStmt(s *pg_query.InsertStmt, outer *scope, filter bool)
 			cs.items = []*item{target, excluded}
 			a.assignments(oc.TargetList, cs)
 			a.updateTo(target.table, oc.TargetList)
+			a.updatedInPlace(target, oc.TargetList)
 			a.expr(oc.WhereClause, cs, true, &discard)
 		}
 		if oc.Infer != nil {
@@ -96,6 +97,7 @@ func (a *analyzer) modify(class string, m modifyParts, outer *scope, filter bool
 	if m.set != nil {
 		a.assignments(m.set, sc)
 		a.updateTo(target.table, m.set)
+		a.updatedInPlace(target, m.set)
 	}
 	var discard linAcc
 	a.expr(m.where, sc, true, &discard)
@@ -131,6 +133,7 @@ func (a *analyzer) mergeStmt(s *pg_query.MergeStmt, outer *scope, filter bool) (
 		case pg_query.CmdType_CMD_UPDATE:
 			a.access("update", target.table)
 			a.updateTo(target.table, wc.TargetList)
+			a.updatedInPlace(target, wc.TargetList)
 			writes = true
 		case pg_query.CmdType_CMD_DELETE:
 			a.access("delete", target.table)
@@ -188,6 +191,25 @@ func assignInto(set map[string]bool, table string, targets []*pg_query.Node, all
 	if all {
 		set[table+".*"] = true
 	}
+}
+
+// updatedInPlace records the columns an update's SET list changes in
+// place (col['k'] = x, col[i] = x, col.f = x): PostgreSQL starts from the
+// stored value, and the assignment fails on some of them (jsonb's "cannot
+// replace existing key" when col['k'] holds a scalar, an index past the
+// start of an array, an array of other dimensions), so whether the update
+// fails tells what the stored value holds, as a WHERE on it would. They
+// are filter columns (the select the statement needs is left as it was).
+func (a *analyzer) updatedInPlace(target *item, list []*pg_query.Node) {
+	used := target.used
+	for _, n := range list {
+		if rt := n.GetResTarget(); rt != nil && rt.Name != "" && len(rt.Indirection) > 0 {
+			l, _ := target.col(rt.Name)
+			a.read(l)
+			a.filterLineage(l)
+		}
+	}
+	target.used = used
 }
 
 // assignments walks SET lists and INSERT column lists: the assigned values

@@ -5,8 +5,9 @@ import (
 )
 
 // fromItem adds one FROM item (and, for joins, its members) to sc.
-// Subqueries and functions see the items already added, which is what
-// LATERAL allows and harmless otherwise.
+// Functions and LATERAL subqueries see the items already added, as
+// PostgreSQL lets them; other subqueries, and a join's ON, see only what
+// PostgreSQL shows them.
 func (a *analyzer) fromItem(n *pg_query.Node, sc *scope) {
 	if n == nil || !a.enter() {
 		return
@@ -16,7 +17,17 @@ func (a *analyzer) fromItem(n *pg_query.Node, sc *scope) {
 	case *pg_query.Node_RangeVar:
 		sc.items = append(sc.items, a.rangeVar(x.RangeVar, sc, "select"))
 	case *pg_query.Node_RangeSubselect:
-		names, outs := a.queryOut(x.RangeSubselect.Subquery, sc, false)
+		in := sc
+		if !x.RangeSubselect.Lateral {
+			// Without LATERAL a subquery in FROM sees none of the items
+			// beside it (nor an UPDATE's or MERGE's target): a name it
+			// does not define resolves in the enclosing query levels, as
+			// PostgreSQL resolves it. Seeing them, a sibling (SELECT 'n'
+			// AS email) d would stop the search where the server goes on
+			// to the outer query's masked email.
+			in = &scope{parent: sc.parent, ctes: sc.ctes}
+		}
+		names, outs := a.queryOut(x.RangeSubselect.Subquery, in, false)
 		rel := relationOf(names, outs)
 		name := ""
 		if al := x.RangeSubselect.Alias; al != nil {
@@ -51,7 +62,11 @@ func (a *analyzer) fromItem(n *pg_query.Node, sc *scope) {
 		a.fromItem(j.Rarg, sc)
 		members := append([]*item(nil), sc.items[before:]...)
 		var discard linAcc
-		a.expr(j.Quals, sc, true, &discard)
+		// ON sees the join's own members and the enclosing query levels,
+		// not the FROM items beside the join: in FROM (SELECT 'n' AS
+		// email) d, b JOIN l ON email LIKE 'k%' PostgreSQL reads an outer
+		// query's email.
+		a.expr(j.Quals, &scope{parent: sc.parent, ctes: sc.ctes, items: members}, true, &discard)
 		if len(j.UsingClause) > 0 || j.IsNatural {
 			a.operators["="] = true // the join compares with =
 			left := &scope{items: sc.items[before:mid]}

@@ -133,12 +133,14 @@ func (a *analyzer) selectStmt(s *pg_query.SelectStmt, outer *scope, filter bool)
 	}
 	if len(s.ValuesLists) > 0 {
 		var cols []linAcc
+		star := false
 		for _, row := range s.ValuesLists {
 			for i, e := range row.GetList().GetItems() {
 				for len(cols) <= i {
 					cols = append(cols, linAcc{})
 				}
 				a.expr(e, sc, filter, &cols[i])
+				star = star || starItem(e)
 			}
 		}
 		names := make([]string, len(cols))
@@ -146,6 +148,15 @@ func (a *analyzer) selectStmt(s *pg_query.SelectStmt, outer *scope, filter bool)
 		for i := range cols {
 			names[i] = "column" + itoa(i+1)
 			outs[i] = cols[i].lineage()
+		}
+		if star {
+			// VALUES (t.*) and VALUES ((x).*) expand into a column per
+			// field, as a target list does: the columns are a run of
+			// unknown width, each of which may carry anything.
+			u := union(outs)
+			u.Star = true
+			u.Direct = false
+			names, outs = []string{""}, []Lineage{u}
 		}
 		a.orderBy(s.SortClause, sc, names, outs)
 		return names, outs
@@ -375,10 +386,38 @@ func (a *analyzer) targetList(list []*pg_query.Node, sc *scope, filter bool) ([]
 			}
 		}
 		l := a.exprLineage(rt.Val, sc, filter)
+		if fieldStar(rt.Val) {
+			// (x).* expands into every field of x, as many result columns
+			// as x's type has: a run of unknown width, like t.*. Counted
+			// as one column it would shift the columns after it onto the
+			// lineage of others (SELECT y.*, upper(ssn), (c).* masked
+			// upper(ssn) by y's columns).
+			l.Star = true
+			l.Direct = false
+			names = append(names, "")
+			outs = append(outs, l)
+			continue
+		}
 		names = append(names, outputName(rt))
 		outs = append(outs, l)
 	}
 	return names, outs
+}
+
+// starItem reports an item of an expression list that PostgreSQL expands
+// into several (t.* or (x).*), as in a target list or VALUES.
+func starItem(n *pg_query.Node) bool {
+	if cr := n.GetColumnRef(); cr != nil {
+		parts := refParts(cr)
+		return len(parts) > 0 && parts[len(parts)-1] == "*"
+	}
+	return fieldStar(n)
+}
+
+// fieldStar reports a (x).* target: field selection of every field.
+func fieldStar(n *pg_query.Node) bool {
+	ind := n.GetAIndirection().GetIndirection()
+	return len(ind) > 0 && ind[len(ind)-1].GetAStar() != nil
 }
 
 // expandStar expands * or q.* into columns when they are known (a single
@@ -406,39 +445,6 @@ func outputName(rt *pg_query.ResTarget) string {
 		return rt.Name
 	}
 	return figureName(rt.Val)
-}
-
-func figureName(n *pg_query.Node) string {
-	switch x := n.GetNode().(type) {
-	case *pg_query.Node_ColumnRef:
-		parts := refParts(x.ColumnRef)
-		if len(parts) > 0 {
-			return parts[len(parts)-1]
-		}
-	case *pg_query.Node_FuncCall:
-		fn := x.FuncCall.Funcname
-		if len(fn) > 0 {
-			return fn[len(fn)-1].GetString_().GetSval()
-		}
-	case *pg_query.Node_TypeCast:
-		if name := figureName(x.TypeCast.Arg); name != "?column?" {
-			return name
-		}
-		if tn := x.TypeCast.TypeName; tn != nil && len(tn.Names) > 0 {
-			return tn.Names[len(tn.Names)-1].GetString_().GetSval()
-		}
-	case *pg_query.Node_AIndirection:
-		ind := x.AIndirection.Indirection
-		if len(ind) > 0 {
-			if s := ind[len(ind)-1].GetString_(); s != nil {
-				return s.Sval
-			}
-		}
-		return figureName(x.AIndirection.Arg)
-	case *pg_query.Node_CaseExpr:
-		return "case"
-	}
-	return "?column?"
 }
 
 func stringList(ns []*pg_query.Node) []string {

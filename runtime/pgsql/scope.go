@@ -47,9 +47,15 @@ func relationOf(names []string, outs []Lineage) *relation {
 			open = append(open, l)
 			continue
 		}
-		name := ""
+		name := unknownName
 		if i < len(names) {
 			name = names[i]
+		}
+		if name == unknownName {
+			// A column the analyzer cannot name may be the one any name
+			// reaches (firstOutputName).
+			open = append(open, l)
+			continue
 		}
 		r.cols = append(r.cols, name)
 		r.lins = append(r.lins, l)

@@ -529,14 +529,15 @@ var r30OverDenied = []r30Case{
 	// its 131072 digits); the gateway keeps sums and averages of numeric
 	// as filters (docs/postgres.md says so for sum).
 	{name: "avg of numeric", sql: "SELECT avg(salary) FROM P_x30", want: "denied"},
-	// extract(year FROM date) and to_char(numeric, literal) fail on no
-	// value.
-	{name: "extract from date", sql: "SELECT extract(year FROM dob) FROM P_x30", want: "denied"},
+	// extract(year FROM date) fails on no value: masked since typed reads
+	// cover it. to_char fails on some numbers (9V9 of a bigint's maximum,
+	// RN past integers), so it stays denied.
+	{name: "extract from date", sql: "SELECT extract(year FROM dob) FROM P_x30", want: "masked"},
 	{name: "to_char of numeric", sql: "SELECT to_char(salary, '999999.99') FROM P_x30", want: "denied"},
 	// jsonb -> and ->> of a literal key return NULL where the key or the
-	// object is missing; they never fail.
-	{name: "jsonb arrow", sql: "SELECT notes->'pin' FROM P_x30b", want: "denied"},
-	{name: "jsonb text arrow", sql: "SELECT notes->>'pin' FROM P_x30b", want: "denied"},
+	// object is missing; they never fail: masked (typed reads).
+	{name: "jsonb arrow", sql: "SELECT notes->'pin' FROM P_x30b", want: "masked"},
+	{name: "jsonb text arrow", sql: "SELECT notes->>'pin' FROM P_x30b", want: "masked"},
 	// A subscript of a one-dimensional text array is NULL when out of range.
 	{name: "array subscript", sql: "SELECT (string_to_array(notes, ' '))[2] FROM P_x30", want: "denied"},
 	// regexp_replace with literal pattern and flags fails on no value.

@@ -164,6 +164,8 @@ func TestTypedDenialHint(t *testing.T) {
 		{"SELECT sum(v_num) FROM P_ty", "sum over a masked column is masked when the column is an integer column"},
 		{"SELECT array_agg(v_arr) FROM P_ty", "array_agg over a masked column is masked when the column is no array"},
 		{"SELECT ids || v_txt::text FROM P_ty", "a concatenation over a masked column is masked when none of its columns is an array"},
+		{"SELECT v_js -> 'a' FROM P_ty", "the json operators over a masked column are masked when the column is jsonb"},
+		{"SELECT to_jsonb(v_js) FROM P_ty", "to_jsonb over a masked column is masked when the column is of a built-in base type other than json"},
 	} {
 		tp, err := a.connectTapped(t, "typed", nil)
 		if err != nil {
@@ -178,4 +180,78 @@ func TestTypedDenialHint(t *testing.T) {
 			t.Errorf("%s: hint %q, want it to say %q", tc.sql, pe.Hint, tc.hint)
 		}
 	}
+}
+
+// json operators and date and time fields over masked columns (pgsql
+// typed.go): of a jsonb column and of the fields each type takes without
+// failing on any value they are masked; of json (parsed again, failing on
+// a \u0000 escape), of a text or integer column, and for a field that
+// fails on some values (date_trunc('month') of 4714-11-24 BC, date_part
+// of a date past 294276, extract(timezone) of a finite timestamp but not
+// of infinity) they are filters, denied. The rows hold those values.
+const typedBuiltinFixture = `
+CREATE TABLE P_tyb (id int PRIMARY KEY, k text, k8 bigint, kpath text[], v_jb jsonb, v_js json, v_txt text, v_i4 int,
+  v_ts timestamp, v_tz timestamptz, v_d date, v_t time, v_ttz timetz, v_iv interval, v_k text, v_path text[]);
+INSERT INTO P_tyb VALUES
+  (1, 'a', 1, '{a,b}', '{"a": {"b": "x"}, "n": [1, 2]}', '{"a": "\u0000"}', 'alpha', 7, '4714-11-24 BC', '4714-11-24 00:00+00 BC',
+    '4714-11-24 BC', '24:00', '00:00+15:59', '178000000 years', 'a', '{n,0}'),
+  (2, 'n', 2, '{n,-1}', '[1, [2, 3]]', '{"a": 1}', 'beta', 9, 'infinity', '-infinity',
+    '5874897-12-31', '00:00', '12:00-05:45', '-2147483648 days', 'n', '{a}');
+CREATE VIEW P_tybv AS SELECT id, v_jb AS v_doc, v_ts AS v_when FROM P_tyb;
+`
+
+const typedBuiltinDrop = `
+DROP VIEW IF EXISTS P_tybv;
+DROP TABLE IF EXISTS P_tyb;
+`
+
+var typedBuiltinCases = []advCase{
+	{name: "jsonb arrows", sql: "SELECT v_jb -> 'a', v_jb ->> 'n', v_jb -> 1, v_jb ->> -1 FROM P_tyb", masked: true, allow: true},
+	{name: "jsonb paths", sql: "SELECT v_jb #> '{a,b}', v_jb #>> '{n,0}', v_jb #> '{}' FROM P_tyb", masked: true, allow: true},
+	{name: "jsonb chain", sql: "SELECT v_jb -> 'a' ->> 'b', v_jb -> 'n' -> 0, v_jb #> '{n}' ->> 1 FROM P_tyb", masked: true, allow: true},
+	{name: "jsonb qualified operator", sql: "SELECT v_jb OPERATOR(pg_catalog.->>) 'a' FROM P_tyb", masked: true, allow: true},
+	{name: "jsonb key columns", sql: "SELECT v_jb -> k, v_jb ->> v_k, v_jb -> v_i4 FROM P_tyb", masked: true, allow: true},
+	{name: "jsonb path columns", sql: "SELECT v_jb #> kpath, v_jb #>> v_path FROM P_tyb", masked: true, allow: true},
+	{name: "jsonb through a view", sql: "SELECT v_doc ->> 'a' FROM P_tybv", masked: true, allow: true},
+	{name: "jsonb under upper and max", sql: "SELECT max(upper(v_jb ->> 'a')), min(v_jb ->> 'n') FROM P_tyb", masked: true, allow: true},
+	{name: "extract", sql: "SELECT extract(year FROM v_ts), extract(epoch FROM v_tz), extract(dow FROM v_d), extract(hour FROM v_t), " +
+		"extract(timezone FROM v_ttz), extract('Day' FROM v_iv) FROM P_tyb", masked: true, allow: true},
+	{name: "date_part", sql: "SELECT date_part('year', v_ts), date_part('timezone_hour', v_tz), date_part('minute', v_t), date_part('month', v_iv) FROM P_tyb",
+		masked: true, allow: true},
+	{name: "date_trunc", sql: "SELECT date_trunc('week', v_ts), date_trunc('second', v_tz), date_trunc('millennium', v_iv) FROM P_tyb", masked: true, allow: true},
+	{name: "extract through a view", sql: "SELECT max(extract(year FROM v_when)) FROM P_tybv", masked: true, allow: true},
+
+	// json is parsed again by its operators: the first row fails.
+	{name: "json arrow", sql: "SELECT v_js -> 'b' FROM P_tyb", deny: true},
+	{name: "json path", sql: "SELECT v_js #>> '{a}' FROM P_tyb", deny: true},
+	{name: "text arrow", sql: "SELECT v_txt -> 'a' FROM P_tyb", deny: true},
+	{name: "jsonb bigint key", sql: "SELECT v_jb -> k8 FROM P_tyb", deny: true},
+	{name: "jsonb masked key of another type", sql: "SELECT v_jb -> v_path FROM P_tyb", deny: true},
+	{name: "jsonb key expression", sql: "SELECT v_jb -> (k || '') FROM P_tyb", deny: true},
+	{name: "jsonb text chain", sql: "SELECT v_jb ->> 'a' ->> 'b' FROM P_tyb", deny: true},
+	{name: "jsonb in where", sql: "SELECT id FROM P_tyb WHERE v_jb ->> 'a' = 'x'", deny: true},
+	{name: "jsonb under a masked case", sql: "SELECT CASE WHEN v_txt = 'alpha' THEN v_jb ->> 'a' END FROM P_tyb", deny: true},
+	{name: "extract of an integer", sql: "SELECT extract(year FROM v_i4) FROM P_tyb", deny: true},
+	{name: "extract timezone of a timestamp", sql: "SELECT extract(timezone FROM v_ts) FROM P_tyb", deny: true},
+	{name: "extract week of an interval", sql: "SELECT extract(week FROM v_iv) FROM P_tyb", deny: true},
+	{name: "extract unknown field", sql: "SELECT extract(foo FROM v_ts) FROM P_tyb", deny: true},
+	{name: "date_part of a date", sql: "SELECT date_part('year', v_d) FROM P_tyb", deny: true},
+	{name: "date_trunc month of a timestamp", sql: "SELECT date_trunc('month', v_ts) FROM P_tyb", deny: true},
+	{name: "date_trunc hour of a timestamptz", sql: "SELECT date_trunc('hour', v_tz) FROM P_tyb", deny: true},
+	{name: "date_trunc of a date", sql: "SELECT date_trunc('day', v_d) FROM P_tyb", deny: true},
+	{name: "date_trunc with a time zone", sql: "SELECT date_trunc('second', v_tz, 'UTC') FROM P_tyb", deny: true},
+	{name: "date_trunc unit from a column", sql: "SELECT date_trunc(k, v_ts) FROM P_tyb", deny: true},
+	{name: "date_trunc month through a view", sql: "SELECT date_trunc('month', v_when) FROM P_tybv", deny: true},
+	// to_char fails on some values of every number type (9V9 of
+	// 2147483647, RN past 2^31, a numeric rounded past its limit).
+	{name: "to_char of a number", sql: "SELECT to_char(v_i4, '9V9') FROM P_tyb", deny: true},
+	{name: "to_char of a timestamp", sql: "SELECT to_char(v_ts, 'YYYY') FROM P_tyb", deny: true},
+}
+
+func TestTypedBuiltins(t *testing.T) {
+	a := newAdvEnv(t)
+	a.srv.cfg.Policy.(*enginePolicy).cur.Store(realPolicyWith(t, "testdata/adversarial", a.p, map[string]string{"typed.hcl": typedPolicy}))
+	t.Cleanup(func() { admin(t, a.sql(typedBuiltinDrop)) })
+	admin(t, a.sql(typedBuiltinFixture))
+	runAdvCases(t, a, "typed", typedBuiltinCases)
 }

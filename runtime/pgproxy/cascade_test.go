@@ -172,7 +172,7 @@ var cascadeCases = []cascadeCase{
 		sql:   "DROP TYPE P_app_e CASCADE", reason: "P_vcs.te", check: "SELECT count(*) FROM pg_attribute WHERE attrelid = 'P_vcs.te'::regclass AND attname = 'e'", want: "1"},
 	{name: "savepoint", setup: "CREATE TABLE P_app_y (id int); CREATE VIEW P_vcs.vy AS SELECT id FROM P_app_y",
 		steps: []string{"BEGIN", "SAVEPOINT s", "ALTER TABLE P_app_a RENAME TO P_app_t1", "RELEASE SAVEPOINT s", "SAVEPOINT s2", "ALTER TABLE P_app_y RENAME TO P_app_a"},
-		sql:   "DROP TABLE P_app_a CASCADE", reason: "P_vcs.vy", check: "SELECT count(*) FROM pg_class WHERE relname = 'vy'", want: "1"},
+		sql:   "DROP TABLE P_app_a CASCADE", reason: "set a savepoint", check: "SELECT count(*) FROM pg_class WHERE relname = 'vy'", want: "1"},
 
 	// Under column masking, DDL on a masked table stays denied (checkDDL),
 	// the tables CASCADE reaches included.
@@ -308,6 +308,29 @@ func TestCascadeSameString(t *testing.T) {
 			t.Errorf("want a denial (42501), got %s %v", o, o.err)
 		}
 		view(t)
+	})
+	t.Run("released savepoint", func(t *testing.T) {
+		adminTry(t, a.sql(cascadeDrop))
+		t.Cleanup(func() { adminTry(t, a.sql(cascadeDrop)) })
+		admin(t, a.sql(cascadeFixture+setup))
+		tp, err := a.connectTapped(t, "casc", nil)
+		if err != nil {
+			t.Fatalf("connecting: %v", err)
+		}
+		for _, s := range []string{"BEGIN", "SAVEPOINT s", renames, "RELEASE SAVEPOINT s"} {
+			if o := tp.run(ctx, "simple", a.sql(s)); o.err != nil {
+				t.Fatalf("%s: %v", s, o.err)
+			}
+		}
+		if o := tp.run(ctx, "simple", a.sql("DROP TABLE P_app_a CASCADE")); !o.denied {
+			t.Errorf("want a denial (42501), got %s %v", o, o.err)
+		}
+		_ = tp.pc.Exec(ctx, "ROLLBACK").Close()
+		view(t)
+		// The next transaction has no savepoint: a covered CASCADE runs.
+		if o := tp.run(ctx, "simple", a.sql("DROP TABLE P_app_a CASCADE")); o.err != nil {
+			t.Errorf("after the transaction ended: %v", o.err)
+		}
 	})
 	t.Run("named statement", func(t *testing.T) {
 		adminTry(t, a.sql(cascadeDrop))

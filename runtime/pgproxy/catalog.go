@@ -348,27 +348,67 @@ func (c *catalog) relation(conn *model.Connection, table string) (*namedRel, err
 	return r, nil
 }
 
+// typesQuery returns, for a relation named by schema and name, one row
+// per column (none: a NULL name) with its type as relationQuery gives it,
+// and whether a schema change the committed catalog does not show may be
+// under way: a session, the agent's own included, holds or awaits an
+// ACCESS EXCLUSIVE lock on the relation. Every change of what its columns
+// are (ALTER TABLE ... TYPE, ADD, DROP or RENAME COLUMN, a rename, DROP)
+// takes one and holds it until its transaction ends, a released
+// savepoint's too; and a statement queued behind it runs on what the
+// change leaves.
+const typesQuery = `WITH rel AS (
+  SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname = $1 AND c.relname = $2
+)
+SELECT a.attname, a.atttypid::pg_catalog.int8::text, (t.typtype IN ('b', 'c', 'e', 'r', 'm') AND t.typcategory <> 'A')::text,
+  (t.typtype IN ('r', 'm'))::text, t.typtype::text,
+  EXISTS (SELECT 1 FROM pg_catalog.pg_locks k WHERE k.locktype = 'relation' AND k.relation = r.oid
+    AND k.database = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())
+    AND k.mode = 'AccessExclusiveLock')::text
+FROM rel r
+LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+ORDER BY a.attnum`
+
 // columnTypes returns the type of the column a lineage source names, or
 // of every column of a relation for schema.table.*; ok is false when the
-// catalog has no such column or relation.
-func (c *catalog) columnTypes(conn *model.Connection, src string) (ts []pgsql.ColumnType, ok bool, err error) {
+// catalog has no such column or relation, changing when a schema change
+// of the relation may be under way (typesQuery). The types decide whether
+// a statement may run, so they are read each time rather than cached: a
+// type changed since, by the session or another, would decide on the old
+// one.
+func (c *catalog) columnTypes(conn *model.Connection, src string) (ts []pgsql.ColumnType, ok, changing bool, err error) {
 	rel, col, any, valid := pgsql.SplitSource(src)
 	if !valid {
-		return nil, false, nil
+		return nil, false, false, nil
 	}
-	r, err := c.relation(conn, rel)
+	schema, name, valid := pgsql.SplitRelation(rel)
+	if !valid {
+		return nil, false, false, nil
+	}
+	ctx, pc, end, err := c.begin(conn)
 	if err != nil {
-		return nil, false, err
+		return nil, false, false, err
 	}
-	if any {
-		return r.types, r.kind != "" && len(r.types) > 0, nil
+	defer end()
+	res := pc.ExecParams(ctx, typesQuery, [][]byte{[]byte(schema), []byte(name)}, []uint32{25, 25}, nil, nil).Read()
+	if res.Err != nil {
+		c.drop(ctx, conn.Name)
+		return nil, false, false, fmt.Errorf("looking up the column types of %s on %s: %w", rel, conn.Name, res.Err)
 	}
-	for i, name := range r.cols {
-		if name == col {
-			return r.types[i : i+1], true, nil
+	for _, row := range res.Rows {
+		if string(row[5]) == "true" {
+			return nil, false, true, nil
 		}
+		if row[0] == nil || !any && string(row[0]) != col {
+			continue
+		}
+		oid, _ := strconv.ParseUint(string(row[1]), 10, 32)
+		ts = append(ts, pgsql.ColumnType{OID: uint32(oid), Plain: string(row[2]) == "true", Range: string(row[3]) == "true",
+			Kind: firstByte(row[4])})
 	}
-	return nil, false, nil
+	return ts, len(ts) > 0, false, nil
 }
 
 // begin takes the lookup lock and the catalog connection of conn, under a

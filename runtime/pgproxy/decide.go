@@ -94,13 +94,17 @@ func (ss *session) decideAll(v *verdict) {
 		case "EXECUTE", "FETCH", "MOVE":
 			v.names = true
 		}
+		src = typedAfter(v, i, src)
 		alts, carried, refuse := ss.resolveSQLObject(src, local)
 		var (
 			an  = src
 			dec model.Decision
 			ms  *maskSet
 		)
-		cascade := cascadeAfter(v, i)
+		if src.Statement.Tag == "SAVEPOINT" {
+			ss.savepointTx.Store(true)
+		}
+		cascade := ss.cascadeAfter(v, i)
 		switch {
 		case refuse != nil:
 			dec = denyDecision(refuse.reason)
@@ -144,12 +148,19 @@ func (ss *session) decideAll(v *verdict) {
 // decided (cascade.go), and every statement of a string is decided before
 // any runs, so ALTER TABLE a RENAME TO b; ALTER TABLE x RENAME TO a; DROP
 // TABLE a CASCADE would be decided on the old a. A prepared CASCADE is
-// decided again at each Execute (v.names), after what ran since.
-func cascadeAfter(v *verdict, i int) string {
+// decided again at each Execute (v.names), after what ran since. The
+// lookup finds the open transaction's own changes by its transaction IDs,
+// which a released savepoint's are not among: a CASCADE in a transaction
+// that set one is refused.
+func (ss *session) cascadeAfter(v *verdict, i int) string {
 	if len(v.src[i].Cascade) == 0 {
 		return ""
 	}
 	v.names = true
+	if ss.savepointTx.Load() {
+		return "CASCADE in a transaction that set a savepoint: what a released savepoint changed does not show in the catalog lookup of what CASCADE reaches; " +
+			"commit first, or run the CASCADE in a transaction without savepoints"
+	}
 	for _, p := range v.src[:i] {
 		if !p.Statement.Always {
 			return "CASCADE after another statement of the same query string: what it reaches is looked up in the catalog before the string runs, " +
@@ -157,6 +168,29 @@ func cascadeAfter(v *verdict, i int) string {
 		}
 	}
 	return ""
+}
+
+// typedAfter returns the i-th statement of v as it may be decided when it
+// has typed reads (pgsql.TypedRead): their columns' types are looked up
+// as the catalog stands when it is decided, so after a statement of its
+// string that may change the catalog (ALTER TABLE s ALTER COLUMN a TYPE
+// float4[]; SELECT s.a || t.masked), which runs only after both are
+// decided, they stay filters; and a prepared statement with typed reads is
+// decided again at each Execute (v.names), which PostgreSQL analyzes again
+// after a schema change.
+func typedAfter(v *verdict, i int, src *pgsql.Analyzed) *pgsql.Analyzed {
+	if len(src.TypedFilters) == 0 {
+		return src
+	}
+	v.names = true
+	for _, p := range v.src[:i] {
+		if !p.Statement.Always {
+			r := *src
+			r.TypedFilters = nil
+			return &r
+		}
+	}
+	return src
 }
 
 // notDecided is the decision recorded for the statements of a string after
@@ -714,11 +748,18 @@ func (ss *session) decidePolicy(an *pgsql.Analyzed, now int64) (*pgsql.Analyzed,
 }
 
 // typedHint says why a typed read the policy denies as a filter (its
-// reason names the column) is one: its column's type.
-func typedHint(reason string, failed []pgsql.TypedRead) string {
+// reason names the column) is one: its column's type, or a schema change
+// under way.
+func typedHint(reason string, failed []typedFailure) string {
 	for _, t := range failed {
 		if !slices.ContainsFunc(t.Reads, func(c string) bool { return strings.Contains(reason, c) }) {
 			continue
+		}
+		if t.changing {
+			return "a call over a masked column is masked when the column's type is one the call cannot fail on, and " + t.Column +
+				" is being changed (a schema change of its relation holds or awaits its lock in an open transaction, this session's or another's, " +
+				"or was sent before this statement and has not finished), so its type is not known yet and it counts as a filter: " +
+				"run the statement once the change is committed"
 		}
 		switch t.Call {
 		case "sum", "avg", "bit_and", "bit_or", "bit_xor":
@@ -727,29 +768,59 @@ func typedHint(reason string, failed []pgsql.TypedRead) string {
 		case "array_agg":
 			return "array_agg over a masked column is masked when the column is no array or domain; over " + t.Column +
 				" it may fail on some values, which would tell what they are, so it counts as a filter"
-		default:
-			return "a concatenation over a masked column is masked when none of its columns is an array or a domain (nor a range under upper or lower); " +
+		case "->", "->>", "#>", "#>>", "json key", "json path":
+			return "the json operators over a masked column are masked when the column is jsonb and a key column is text, varchar, char, name, " +
+				"smallint or integer (a path: text[] or varchar[]); over " + t.Column + " they may fail on some values (json is parsed again), " +
+				"which would tell what they are, so it counts as a filter"
+		case "to_jsonb", "jsonb_agg", "jsonb_build_object", "jsonb_build_array":
+			return t.Call + " over a masked column is masked when the column is of a built-in base type other than json; over " + t.Column +
+				" it may fail on some values, which would tell what they are, so it counts as a filter"
+		}
+		if strings.Contains(t.Call, "(") {
+			return "extract, date_part and date_trunc over a masked column are masked for the fields that fail on no value of the column's type; " +
+				t.Call + " of " + t.Column + " may fail on some values, which would tell what they are, so it counts as a filter"
+		}
+		switch t.Call {
+		case "upper", "lower", "||":
+			return "a concatenation over a masked column is masked when none of its columns is an array, a domain or a tsvector (nor a range under upper or lower); " +
 				t.Column + " is one, and converting the other values to its type may fail, so they count as filters"
 		}
 	}
 	return ""
 }
 
+// typedFailure is a typed read whose column does not have the type its
+// call cannot fail on, or whose type is changing.
+type typedFailure struct {
+	pgsql.TypedRead
+	changing bool
+}
+
 // withTypes returns an without the filter columns that only calls which
 // cannot fail on their column's type read, where the catalog says the
 // column has it (pgsql.TypedRead), or an itself when there are none. A
-// column a lookup fails for stays a filter (fail closed). failed are the
-// typed reads whose columns do not have the type.
-func (ss *session) withTypes(an *pgsql.Analyzed) (_ *pgsql.Analyzed, failed []pgsql.TypedRead) {
+// column a lookup fails for stays a filter (fail closed), and so does
+// every column while a schema change sent before the statement has not
+// finished: the catalog does not show it yet. failed are the typed reads
+// whose columns do not have the type.
+func (ss *session) withTypes(an *pgsql.Analyzed) (_ *pgsql.Analyzed, failed []typedFailure) {
+	pending := ss.schemaChangeInFlight()
 	exempt, failing := map[string]bool{}, map[string]bool{}
 	for _, t := range an.TypedFilters {
-		types, ok, err := ss.srv.catalog.columnTypes(ss.conn, t.Column)
+		var (
+			types        []pgsql.ColumnType
+			ok, changing bool
+			err          error
+		)
+		if changing = pending; !changing {
+			types, ok, changing, err = ss.srv.catalog.columnTypes(ss.conn, t.Column)
+		}
 		if err != nil {
 			ss.srv.cfg.Logger.Warn("postgres column type lookup", "session", ss.rec.ID, "err", err)
 		}
-		total := err == nil && ok && !slices.ContainsFunc(types, func(ct pgsql.ColumnType) bool { return !t.Total(ct) })
+		total := err == nil && ok && !changing && !slices.ContainsFunc(types, func(ct pgsql.ColumnType) bool { return !t.Total(ct) })
 		if !total {
-			failed = append(failed, t)
+			failed = append(failed, typedFailure{TypedRead: t, changing: changing})
 		}
 		for _, c := range t.Reads {
 			if total {
@@ -772,6 +843,24 @@ func (ss *session) withTypes(an *pgsql.Analyzed) (_ *pgsql.Analyzed, failed []pg
 	r.Statement.FilterColumns = filters
 	r.TypedFilters = nil
 	return &r, failed
+}
+
+// schemaChangeInFlight reports whether a statement of a ddl class sent
+// upstream before the one being decided (pipelined) has not finished.
+func (ss *session) schemaChangeInFlight() bool {
+	ss.opsMu.Lock()
+	defer ss.opsMu.Unlock()
+	for _, o := range ss.ops {
+		for _, r := range o.runs {
+			if r.done || r.rec.Statement == nil {
+				continue
+			}
+			if slices.ContainsFunc(r.rec.Statement.Accesses, func(a model.Access) bool { return a.Class == "ddl" }) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // systemObjects returns why an may not run when it alters, drops or

@@ -103,9 +103,13 @@ type session struct {
 	loopSide     byte
 	adopted      atomic.Bool // put on a loop (for tests and metrics)
 	handedOff    atomic.Bool
-	loopDone     chan struct{}
-	relayOnce    sync.Once
-	loopOnce     sync.Once
+	// savepointTx is set when a SAVEPOINT is decided in the open
+	// transaction and cleared when it ends: a schema change under a
+	// released savepoint hides from cascade.go's lookup.
+	savepointTx atomic.Bool
+	loopDone    chan struct{}
+	relayOnce   sync.Once
+	loopOnce    sync.Once
 	// relay loop state kept between turns
 	relayUnflushed int
 	relayBuffered  bool

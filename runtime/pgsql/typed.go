@@ -31,12 +31,25 @@ import (
 //     text, when the columns are of a built-in base type other than json
 //     (they parse json, which fails on a \u0000 escape in it, and call the
 //     cast to json a type not built in may have);
-//   - x || y where each side is a column of such a type, upper or lower
-//     of a column of such a type that is no range (of a range they
-//     return a bound, which may be an array), an operand known not to be
-//     an array (fallible.go), or such a concatenation: name || ' ' || ssn,
-//     upper(ssn) || lower(email) (concatenating arrays fails on
-//     mismatched dimensions; every other built-in || cannot fail).
+//   - x || y where each side is a column of such a type other than
+//     tsvector, upper or lower of a column of such a type that is no
+//     range (of a range they return a bound, which may be an array), an
+//     operand known not to be an array (fallible.go), or such a
+//     concatenation: name || ' ' || ssn, upper(ssn) || lower(email)
+//     (concatenating arrays fails on mismatched dimensions, tsvectors
+//     when the lexemes merged pass 1 MB; every other built-in || fails
+//     only near the size limits);
+//   - col -> key, col ->> key, col #> path, col #>> path and chains of
+//     them (col -> 'a' ->> 'b') of a jsonb column, with keys that are
+//     literals or columns of text, varchar, char, name, smallint or
+//     integer (a path: text[] or varchar[]). Of json they fail: its
+//     operators parse the document again, and fail on a \u0000 escape or
+//     a lone surrogate anywhere in it, which json accepts on input;
+//   - extract(field FROM col), date_part('field', col) and
+//     date_trunc('unit', col) with a literal field that fails on no value
+//     of col's type (datetimeFields): extract(year FROM created) of a
+//     date, timestamp or interval, date_trunc('hour', created) of a
+//     timestamp, not of a timestamptz.
 //
 // Only a column reference the analyzer resolves to exactly one column
 // qualifies as the argument: an expression has a type the analyzer
@@ -44,7 +57,10 @@ import (
 type TypedRead struct {
 	// Call is the function (sum, avg, bit_and, bit_or, bit_xor,
 	// array_agg, upper, lower, to_jsonb, jsonb_agg, jsonb_build_object,
-	// jsonb_build_array) or the operator ||.
+	// jsonb_build_array), the operator (||, ->, ->>, #>, #>>), "json key"
+	// or "json path" for a json operator's key column, or a date and time
+	// function with its field (extract(year), date_part(hour),
+	// date_trunc(day)).
 	Call string `json:"call"`
 	// Column is the schema.table.column whose type decides, as resolved
 	// (a view's own column when the call reads one), or schema.table.*
@@ -82,9 +98,11 @@ const (
 var typedCalls = map[string]func(ColumnType) bool{
 	"sum": integerType, "avg": integerType,
 	"bit_and": integerType, "bit_or": integerType, "bit_xor": integerType,
-	"array_agg": plainType, "||": plainType,
+	"array_agg": plainType, "||": concatType,
 	"upper": scalarType, "lower": scalarType,
 	"to_jsonb": jsonbType, "jsonb_agg": jsonbType, "jsonb_build_object": jsonbType, "jsonb_build_array": jsonbType,
+	"->": jsonbDocument, "->>": jsonbDocument, "#>": jsonbDocument, "#>>": jsonbDocument,
+	"json key": jsonKeyType, "json path": jsonPathType,
 }
 
 // oidJSON is the type json, and firstNormalOID the first OID of objects
@@ -109,6 +127,15 @@ func scalarType(t ColumnType) bool { return t.Plain && !t.Range }
 
 func plainType(t ColumnType) bool { return t.Plain }
 
+// oidTSVector is the type tsvector.
+const oidTSVector = 3614
+
+// concatType is a plain type other than tsvector: tsvector || tsvector
+// merges the lexemes both sides hold and fails when the merged ones pass
+// 1 MB, so whether it fails (and the size its message gives) tells what
+// a masked tsvector holds.
+func concatType(t ColumnType) bool { return t.Plain && t.OID != oidTSVector }
+
 func integerType(t ColumnType) bool {
 	return t.OID == oidInt2 || t.OID == oidInt4 || t.OID == oidInt8
 }
@@ -124,6 +151,9 @@ type typedKey struct{ call, column string }
 // typedTotal reports a call of the list above whose argument resolves to
 // one column, and records it as a typed read.
 func (a *analyzer) typedTotal(n *pg_query.Node, sc *scope) bool {
+	if a.typedBuiltin(n, sc) {
+		return true
+	}
 	if e := n.GetAExpr(); e != nil && isConcat(e) {
 		// Whether a concatenation fails depends on every value in it
 		// (text appended to an int[] is converted to int), so each

@@ -45,13 +45,15 @@ import (
 //     and decide.go (withTypes trusts no type while a schema change sent
 //     before the statement, pipelined, has not finished).
 //
+// Closed after the round by decide.go's typedAfter: a schema change
+// earlier in the same query string (the whole string is decided before
+// any of it runs: typed reads after another statement stay filters) and a
+// statement parsed in the extended protocol before the change and executed
+// after it (decided again at each Execute).
+//
 // Open (skipped unless MANDATE_ADV_OPEN is set): tsvector || 'literal'
-// (above); a schema change earlier in the same query string (the whole
-// string is decided before any of it runs) and a statement parsed in the
-// extended protocol before the change and executed after it (its verdict
-// is kept; PostgreSQL analyzes it again with the new types), both needing
-// a change in decideAll; and round(x) or round(x, n >= 0) of a numeric
-// within half a unit of 10^131072, which overflows (docs/sql.md).
+// (above), and round(x) or round(x, n >= 0) of a numeric within half a
+// unit of 10^131072, which overflows (docs/sql.md).
 //
 // Held: names PostgreSQL resolves to another column than the analyzer
 // would (column alias lists of CTEs, subqueries, tables and joins, USING,

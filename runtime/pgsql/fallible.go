@@ -81,9 +81,11 @@ import (
 //     be arrays (ARRAY[a, b] of two arrays fails on mismatched
 //     dimensions, ARRAY[a] of a six-dimensional one on the limit).
 //
-// sum, avg, bit_and, bit_or, bit_xor and array_agg of one column cannot
-// fail on some types and may on others: the proxy asks the catalog
-// (typed.go).
+// Some expressions cannot fail on some types and may on others: sum, avg
+// and bit_and/or/xor of an integer column, array_agg, concatenation, the
+// jsonb builders and operators, extract and date_trunc. The analyzer
+// records them as typed reads and the proxy asks the catalog for the
+// column's type (typed.go, typedbuiltin.go).
 //
 // Everything else may fail: operators (arithmetic overflows and divides by
 // zero, LIKE fails on a pattern ending in its escape character only when

@@ -61,6 +61,14 @@ func (ss *session) decide(sql string) *verdict {
 // changed since or the verdict depends on what a name holds.
 func (ss *session) redecide(p *prepared) *verdict {
 	if r, ok := ss.srv.cfg.Policy.(revisioner); ok && r.Revision() == p.v.revision && !p.v.names {
+		// A SAVEPOINT parsed outside the transaction it runs in marks
+		// that one (cascadeAfter).
+		for _, an := range p.v.src {
+			if an.Statement.Tag == "SAVEPOINT" {
+				ss.markSavepoint()
+				break
+			}
+		}
 		return p.v
 	}
 	v := &verdict{src: p.v.src}
@@ -102,7 +110,7 @@ func (ss *session) decideAll(v *verdict) {
 			ms  *maskSet
 		)
 		if src.Statement.Tag == "SAVEPOINT" {
-			ss.savepointTx.Store(true)
+			ss.markSavepoint()
 		}
 		cascade := ss.cascadeAfter(v, i)
 		switch {
@@ -157,7 +165,7 @@ func (ss *session) cascadeAfter(v *verdict, i int) string {
 		return ""
 	}
 	v.names = true
-	if ss.savepointTx.Load() {
+	if ss.savepoint.Load() != nil {
 		return "CASCADE in a transaction that set a savepoint: what a released savepoint changed does not show in the catalog lookup of what CASCADE reaches; " +
 			"commit first, or run the CASCADE in a transaction without savepoints"
 	}

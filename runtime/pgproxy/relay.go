@@ -189,7 +189,7 @@ func (ss *session) handleUpstream(msg pgproto3.BackendMessage) (pgproto3.Backend
 			}
 		}
 		if m.TxStatus == 'I' {
-			ss.savepointTx.Store(false)
+			ss.idleAfter(o)
 			ss.track.idle(ss.upFailed)
 			ss.idleBatch.Store(ss.syncsAnswered)
 		}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -103,13 +104,13 @@ type session struct {
 	loopSide     byte
 	adopted      atomic.Bool // put on a loop (for tests and metrics)
 	handedOff    atomic.Bool
-	// savepointTx is set when a SAVEPOINT is decided in the open
-	// transaction and cleared when it ends: a schema change under a
-	// released savepoint hides from cascade.go's lookup.
-	savepointTx atomic.Bool
-	loopDone    chan struct{}
-	relayOnce   sync.Once
-	loopOnce    sync.Once
+	// savepoint is set when a SAVEPOINT is decided and cleared when the
+	// transaction it runs in ends: a schema change under a released
+	// savepoint hides from cascade.go's lookup (markSavepoint).
+	savepoint atomic.Pointer[savepointMark]
+	loopDone  chan struct{}
+	relayOnce sync.Once
+	loopOnce  sync.Once
 	// relay loop state kept between turns
 	relayUnflushed int
 	relayBuffered  bool
@@ -346,4 +347,44 @@ func (ss *session) sendClient(msgs ...pgproto3.BackendMessage) error {
 		ss.be.Send(m)
 	}
 	return ss.be.Flush()
+}
+
+// savepointMark is a SAVEPOINT the client loop decided. before is the
+// last op queued then (nil: none): a ReadyForQuery 'I' answering it, or
+// an op queued before it, ends an earlier transaction (a query pipelined
+// ahead of BEGIN; SAVEPOINT s), not the one the SAVEPOINT runs in.
+type savepointMark struct{ before *op }
+
+// markSavepoint notes a SAVEPOINT decided now, before its op is queued
+// (client loop).
+func (ss *session) markSavepoint() {
+	ss.opsMu.Lock()
+	var before *op
+	if n := len(ss.ops); n > 0 {
+		before = ss.ops[n-1]
+	}
+	ss.opsMu.Unlock()
+	ss.savepoint.Store(&savepointMark{before: before})
+}
+
+// idleAfter clears the savepoint mark when o, which ReadyForQuery 'I'
+// answered, was queued after the SAVEPOINT was decided (relay).
+func (ss *session) idleAfter(o *op) {
+	m := ss.savepoint.Load()
+	if m == nil {
+		return
+	}
+	if m.before != nil {
+		if m.before == o {
+			return
+		}
+		ss.opsMu.Lock()
+		queued := slices.Contains(ss.ops, m.before)
+		ss.opsMu.Unlock()
+		if queued {
+			return
+		}
+	}
+	// A SAVEPOINT decided since has a mark of its own.
+	ss.savepoint.CompareAndSwap(m, nil)
 }

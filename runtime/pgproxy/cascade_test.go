@@ -46,7 +46,7 @@ INSERT INTO P_app_b (a_id) VALUES (1);
 // cascadeDrop undoes cascadeFixture and what a case added.
 const cascadeDrop = `
 DROP SCHEMA IF EXISTS P_vcs CASCADE;
-DROP TABLE IF EXISTS P_app_a, P_app_b, P_app_y, P_app_t1 CASCADE;
+DROP TABLE IF EXISTS P_app_a, P_app_b, P_app_b2, P_app_y, P_app_t1 CASCADE;
 DROP TYPE IF EXISTS P_app_e, P_vt, P_app_ty, P_mt CASCADE;
 DROP DOMAIN IF EXISTS P_app_d CASCADE;
 DROP SEQUENCE IF EXISTS P_app_sq CASCADE;

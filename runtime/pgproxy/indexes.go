@@ -8,17 +8,21 @@ import (
 	"github.com/mandatehq/mandate/runtime/pgsql"
 )
 
-// Two kinds of object belong to tables without their statements naming
-// them. An index is part of the table it indexes, but DROP INDEX, ALTER
-// INDEX, REINDEX INDEX and COMMENT ON INDEX name the index, and the
-// analyzer decides them on that name: an index called app_x on a table no
-// grant covers was dropped by a grant of ddl on public.app_*. A
-// publication sends the tables it publishes to its subscribers, but ALTER
-// and DROP PUBLICATION name no table, and the analyzer decides them as
-// database-level (table ""), which every grant holding ddl covers. Only
-// the catalog knows the tables, so the gateway decides both on them,
-// looked up at every decision (not cached: the answer decides, and a name
-// can move to another table).
+// Some objects belong to tables without their statements naming them. An
+// index is part of the table it indexes, but DROP INDEX, ALTER INDEX,
+// REINDEX INDEX and COMMENT ON INDEX name the index, and the analyzer
+// decides them on that name: an index called app_x on a table no grant
+// covers was dropped by a grant of ddl on public.app_*. A publication
+// sends the tables it publishes to its subscribers, and a statistics
+// object describes its table, but ALTER and DROP PUBLICATION, DROP, ALTER
+// and COMMENT ON STATISTICS name no table, and the analyzer decides them
+// as database-level (table ""), which every grant holding ddl covers. And
+// a table's partitions and inheritance children, in whatever schema, go
+// with it: DROP TABLE of a partitioned table drops them, TRUNCATE empties
+// them, ALTER TABLE and CREATE INDEX change them, naming only the parent.
+// Only the catalog knows these, so the gateway decides the statement on
+// them too, looked up at every decision (not cached: the answer decides,
+// and a name can move to another table).
 
 // indexTableQuery returns the schema of each index named $2 in schema $1
 // or $3 and the table it indexes.
@@ -52,8 +56,12 @@ WHERE p.pubname = $1`
 
 // ownerTables returns an as the policy must decide it: an access added for
 // every relation its CASCADE reaches (cascade.go), each ddl access to an
-// index replaced by one to the table it indexes, and a ddl access added
-// for every table a publication it alters, renames or drops publishes. It
+// index replaced by one to the table it indexes, a ddl access added for
+// every table a publication it alters, renames or drops publishes and for
+// the table of every statistics object it drops, alters or comments on,
+// and, for each table it changes (ddl but COMMENT and SECURITY LABEL) or
+// empties (TRUNCATE), the same access to each of its partitions and
+// inheritance children, which go with it wherever they are. It
 // returns a reason to deny when an index written without a schema is
 // pg_catalog's, a publication publishes every table or whole schemas, or
 // the catalog cannot be read (fail closed). A statement denied already
@@ -77,14 +85,24 @@ func (ss *session) ownerTables(an *pgsql.Analyzed, reason string) (*pgsql.Analyz
 			}
 		}
 	}
+	var stats []string
+	switch an.Statement.Tag {
+	case "DROP", "ALTER", "ALTER STATS", "COMMENT":
+		if strings.Contains(strings.ToLower(an.Text), "statistics") {
+			var err error
+			if stats, err = pgsql.ChangedStatistics(an.Text, PinnedSearchPath); err != nil {
+				return an, "the statistics objects this statement changes could not be read (fail closed)"
+			}
+		}
+	}
 	named := false
 	for _, a := range an.Statement.Accesses {
-		named = named || a.Class == "ddl" && a.Table != ""
+		named = named || a.Table != "" && (a.Class == "ddl" || a.Class == "delete" && an.Statement.Tag == "TRUNCATE TABLE")
 	}
-	if !named && len(pubs) == 0 {
+	if !named && len(pubs) == 0 && len(stats) == 0 {
 		return an, ""
 	}
-	accesses, reason := ss.lookupOwnerTables(an.Statement.Accesses, pubs)
+	accesses, reason := ss.lookupOwnerTables(an.Statement.Accesses, pubs, stats, an.Statement.Tag)
 	if reason != "" || slices.Equal(accesses, an.Statement.Accesses) {
 		return an, reason
 	}
@@ -94,9 +112,11 @@ func (ss *session) ownerTables(an *pgsql.Analyzed, reason string) (*pgsql.Analyz
 }
 
 // lookupOwnerTables is ownerTables' catalog part: the accesses with
-// indexes replaced by their tables and the tables of pubs added, sorted
-// as the analyzer sorts them.
-func (ss *session) lookupOwnerTables(accesses []model.Access, pubs []string) ([]model.Access, string) {
+// indexes replaced by their tables, the tables of pubs and of the
+// statistics objects stats added, and the descendants of the tables the
+// statement (tag) changes or empties (reaches), sorted as the analyzer
+// sorts them.
+func (ss *session) lookupOwnerTables(accesses []model.Access, pubs, stats []string, tag string) ([]model.Access, string) {
 	var pubSchemas bool
 	if len(pubs) > 0 {
 		sh, err := ss.srv.catalog.shadowing(ss.conn)
@@ -167,6 +187,39 @@ func (ss *session) lookupOwnerTables(accesses []model.Access, pubs []string) ([]
 			}
 		}
 	}
+	for _, st := range stats {
+		schema, name, ok := pgsql.SplitRelation(st)
+		if !ok {
+			return nil, "statistics object " + st + " could not be named (fail closed)"
+		}
+		res := pc.ExecParams(ctx, statisticsTableQuery, [][]byte{[]byte(schema), []byte(name)}, []uint32{25, 25}, nil, nil).Read()
+		if res.Err != nil {
+			return nil, failed("the table of statistics object "+st, res.Err)
+		}
+		for _, row := range res.Rows {
+			out = append(out, model.Access{Class: "ddl", Table: pgsql.RelationSource(string(row[0]), string(row[1]))})
+		}
+	}
+	// A partitioned table's partitions and a parent's inheritance
+	// children go with it: DROP TABLE drops its partitions, TRUNCATE
+	// empties its descendants, ALTER TABLE (ADD, DROP, RENAME or ALTER
+	// COLUMN, constraints, ...) and CREATE INDEX change them, wherever
+	// they are.
+	if reaches := tag != "COMMENT" && tag != "SECURITY LABEL"; reaches {
+		for _, a := range slices.Clone(out) {
+			schema, name, ok := pgsql.SplitRelation(a.Table)
+			if !ok || !(a.Class == "ddl" || a.Class == "delete" && tag == "TRUNCATE TABLE") {
+				continue
+			}
+			res := pc.ExecParams(ctx, descendantsQuery, [][]byte{[]byte(schema), []byte(name)}, []uint32{25, 25}, nil, nil).Read()
+			if res.Err != nil {
+				return nil, failed("the partitions and inheritance children of "+a.Table, res.Err)
+			}
+			for _, row := range res.Rows {
+				out = append(out, model.Access{Class: a.Class, Table: pgsql.RelationSource(string(row[0]), string(row[1]))})
+			}
+		}
+	}
 	slices.SortFunc(out, func(x, y model.Access) int {
 		if c := strings.Compare(x.Table, y.Table); c != 0 {
 			return c
@@ -175,3 +228,22 @@ func (ss *session) lookupOwnerTables(accesses []model.Access, pubs []string) ([]
 	})
 	return slices.Compact(out), ""
 }
+
+// statisticsTableQuery returns the table of the extended statistics
+// object named $2 in schema $1 (no row when there is none).
+const statisticsTableQuery = `SELECT n.nspname, c.relname
+FROM pg_catalog.pg_statistic_ext s
+JOIN pg_catalog.pg_namespace sn ON sn.oid = s.stxnamespace
+JOIN pg_catalog.pg_class c ON c.oid = s.stxrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE sn.nspname = $1 AND s.stxname = $2`
+
+// descendantsQuery returns the partitions and inheritance children of the
+// relation named $2 in schema $1, recursively, each as schema and name.
+const descendantsQuery = `WITH RECURSIVE down(oid) AS (
+  SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname = $1 AND c.relname = $2
+  UNION SELECT i.inhrelid FROM pg_catalog.pg_inherits i JOIN down ON i.inhparent = down.oid)
+SELECT n.nspname, c.relname FROM down
+JOIN pg_catalog.pg_class c ON c.oid = down.oid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE NOT (n.nspname = $1 AND c.relname = $2)`

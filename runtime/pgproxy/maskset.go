@@ -184,10 +184,17 @@ func (ms *maskSet) maskedFilter(filters []string) (col, rule string) {
 // are masked), or "". A schema.table.* source counts for every rule on
 // the table.
 func (ms *maskSet) unfilterable(src string) string {
+	return ms.ruleFor(src, false)
+}
+
+// ruleFor returns the column of a rule that masks src (matched as
+// unfilterable matches), or "": with filters set, rules that allow
+// filters count too.
+func (ms *maskSet) ruleFor(src string, filters bool) string {
 	name := strings.ToLower(src)
 	tbl, all := strings.CutSuffix(name, ".*")
 	for _, r := range ms.rules {
-		if r.allowFilter {
+		if r.allowFilter && !filters {
 			continue
 		}
 		if all {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	pg_query "github.com/pganalyze/pg_query_go/v6"
+	"google.golang.org/protobuf/proto"
 )
 
 // Rewrite rules as oracles. A rule rewrites a write before it runs, on
@@ -113,10 +114,40 @@ func ruleOf(def string) rewriteRule {
 	// The rows of a relation an action writes are read to find the rows
 	// it changes; the columns it reads there are in reads, and what it
 	// writes is checked as written (checkRules).
-	ru.actions.rels = slices.DeleteFunc(ru.actions.rels, func(rel string) bool {
-		return slices.ContainsFunc(ru.actions.writes, func(w writeTarget) bool { return w.table == rel })
-	})
+	ru.actions.rels = notWritten(ru.actions)
+	if ru.returning {
+		// What RETURNING computes goes to the statement's RETURNING (a
+		// rule denied then), not to stored data: the copies are judged
+		// on the actions without it.
+		kept := &triggerCode{}
+		for _, a := range rs.Actions {
+			if a.GetNotifyStmt() != nil || a.GetSelectStmt() != nil {
+				continue
+			}
+			c := proto.Clone(a).(*pg_query.Node)
+			if x := c.GetInsertStmt(); x != nil {
+				x.ReturningList = nil
+			}
+			if x := c.GetUpdateStmt(); x != nil {
+				x.ReturningList = nil
+			}
+			if x := c.GetDeleteStmt(); x != nil {
+				x.ReturningList = nil
+			}
+			kept.addRuleSQL(tree.Version, c)
+		}
+		kept.rels = notWritten(kept)
+		ru.actions.kept = kept
+	}
 	return ru
+}
+
+// notWritten returns the relations tc reads rows of that it does not
+// write.
+func notWritten(tc *triggerCode) []string {
+	return slices.DeleteFunc(tc.rels, func(rel string) bool {
+		return slices.ContainsFunc(tc.writes, func(w writeTarget) bool { return w.table == rel })
+	})
 }
 
 // addRuleSQL analyzes one statement of a rule, deparsed (version is the

@@ -33,6 +33,21 @@ type triggerCode struct {
 	// the pinned search path's schema would run instead.
 	builtins, operators []string
 	writes              []writeTarget
+	// stores is set when the code stores values other than by a write
+	// statement: an assignment to NEW or a field of it (by :=, SELECT
+	// INTO, FETCH INTO, a loop variable), or a RETURN of another row than
+	// NEW, OLD or NULL, which a BEFORE trigger stores in NEW's place.
+	stores bool
+	// kept, when set, is the same code without what it computes but does
+	// not store (a rule action's RETURNING, which the statement's own
+	// RETURNING reads): what checkCopies judges.
+	kept *triggerCode
+}
+
+// copies reports whether the code may store what it reads: it writes,
+// stores values (stores), or cannot be followed (opaque).
+func (tc *triggerCode) copies() bool {
+	return tc.stores || len(tc.writes) > 0 || tc.opaque != ""
 }
 
 func (tc *triggerCode) fail(why string) {
@@ -115,7 +130,73 @@ func triggerFunction(lang, src, def, config string) *triggerCode {
 		return tc
 	}
 	tc.walkPlpgsql(tree)
+	tc.stores = tc.stores || assignsNew(tree)
 	return tc
+}
+
+// assignsNew reports whether a PL/pgSQL function tree (ParsePlPgSqlToJSON)
+// stores into NEW or a field of it: its statements name the variables
+// they assign by number (varno, dno: an assignment, the target of SELECT
+// INTO or FETCH, a loop variable), and NEW's number and those of its
+// fields and of rows holding them are listed among the function's datums.
+func assignsNew(tree any) bool {
+	fns, _ := tree.([]any)
+	for _, f := range fns {
+		fn, _ := f.(map[string]any)["PLpgSQL_function"].(map[string]any)
+		if fn == nil {
+			continue
+		}
+		newNo, ok := fn["new_varno"].(float64)
+		if !ok {
+			continue
+		}
+		targets := map[int]bool{int(newNo): true}
+		datums, _ := fn["datums"].([]any)
+		for i, d := range datums {
+			m, _ := d.(map[string]any)
+			if rf, ok := m["PLpgSQL_recfield"].(map[string]any); ok {
+				if p, _ := rf["recparentno"].(float64); int(p) == int(newNo) {
+					targets[i] = true
+				}
+			}
+		}
+		for i, d := range datums {
+			m, _ := d.(map[string]any)
+			if row, ok := m["PLpgSQL_row"].(map[string]any); ok && numbersAny(row["fields"], targets) {
+				targets[i] = true
+			}
+		}
+		if numbersAny(fn["action"], targets) {
+			return true
+		}
+	}
+	return false
+}
+
+// numbersAny reports whether v holds a varno, dno or retvarno among
+// targets.
+func numbersAny(v any, targets map[int]bool) bool {
+	switch x := v.(type) {
+	case []any:
+		for _, e := range x {
+			if numbersAny(e, targets) {
+				return true
+			}
+		}
+	case map[string]any:
+		for k, e := range x {
+			switch k {
+			case "varno", "dno", "retvarno":
+				if n, ok := e.(float64); ok && targets[int(n)] {
+					return true
+				}
+			}
+			if numbersAny(e, targets) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // walkPlpgsql analyzes every expression and statement of a PL/pgSQL
@@ -139,10 +220,14 @@ func (tc *triggerCode) walkPlpgsql(v any) {
 				tc.fail("runs dynamic SQL (EXECUTE)")
 				continue
 			case "PLpgSQL_stmt_return":
-				// RETURN NEW hands the row back; it reads nothing.
+				// RETURN NEW hands the row back; it reads nothing. Another
+				// row is stored in NEW's place (a BEFORE trigger).
 				if m, ok := e.(map[string]any); ok {
 					if q := exprQuery(m["expr"]); q == "new" || q == "old" || q == "null" {
 						continue
+					}
+					if m["expr"] != nil || m["retvarno"] != nil {
+						tc.stores = true
 					}
 				}
 			case "PLpgSQL_recfield":

@@ -176,7 +176,7 @@ func (ss *session) checkTriggers(w writeTarget, member string, ms *maskSet, add 
 		// delete keeps the stored values, masked ones too.
 		stored := fired&(trigUpdate|trigDelete) != 0
 		if len(tr.transition) > 0 && stored {
-			if rule := ss.rowRule(r, member, w.table, "*", ms); rule != "" {
+			if rule := ss.rowRule(r, member, w.table, "*", ms, false); rule != "" {
 				return triggerDenial("trigger "+tr.name, member, "transition table", "every column of the rows it changes", rule)
 			}
 		}
@@ -227,29 +227,33 @@ func (ss *session) checkTriggers(w writeTarget, member string, ms *maskSet, add 
 
 // checkTriggerCode returns why code (the part what, such as a WHEN clause
 // or function, of who, "trigger t" or "rule r", on member) reads a masked
-// column without allow_filter: stored is set when the rows it sees keep
-// stored values; transition are the trigger's transition tables.
+// column without allow_filter, or reads a masked column and stores values
+// (checkCopies): stored is set when the rows it sees keep stored values;
+// transition are the trigger's transition tables.
 func (ss *session) checkTriggerCode(who string, transition []string, what string, code *triggerCode, r *namedRel, member, written string, stored bool, ms *maskSet) string {
+	copies := code.copies()
 	opaque := func(why string) string {
-		rule := anyUnfilterable(ms)
-		if rule == "" {
-			return ""
+		if rule := anyUnfilterable(ms); rule != "" {
+			return "masking applies: this statement fires " + who + " on " + member + ", whose " + what + " " + why +
+				", so it may read any column (fail closed), and its error or row count would say what it read, which the rule " + rule +
+				" masks; set allow_filter = true on the rule to permit it"
 		}
-		return "masking applies: this statement fires " + who + " on " + member + ", whose " + what + " " + why +
-			", so it may read any column (fail closed), and its error or row count would say what it read, which the rule " + rule +
-			" masks; set allow_filter = true on the rule to permit it"
+		if rule := anyRule(ms, true); copies && rule != "" {
+			return copyDenial(who, member, what, why+", so it may read any column (fail closed),", rule)
+		}
+		return ""
 	}
 	if code.opaque != "" {
 		return opaque(code.opaque)
 	}
 	if stored {
 		for _, c := range code.row {
-			if rule := ss.rowRule(r, member, written, c, ms); rule != "" {
+			if rule := ss.rowRule(r, member, written, c, ms, false); rule != "" {
 				return triggerDenial(who, member, what, "NEW."+c+" or OLD."+c, rule)
 			}
 		}
 		if code.wholeRow {
-			if rule := ss.rowRule(r, member, written, "*", ms); rule != "" {
+			if rule := ss.rowRule(r, member, written, "*", ms, false); rule != "" {
 				return triggerDenial(who, member, what, "the whole row NEW or OLD", rule)
 			}
 		}
@@ -279,6 +283,11 @@ func (ss *session) checkTriggerCode(who string, transition []string, what string
 			}
 		}
 	}
+	if copies {
+		if reason := ss.checkCopies(who, transition, what, code, r, member, written, stored, ms); reason != "" {
+			return reason
+		}
+	}
 	if len(code.builtins) > 0 || len(code.operators) > 0 {
 		sh, err := ss.srv.catalog.shadowing(ss.conn)
 		if err != nil {
@@ -299,6 +308,59 @@ func (ss *session) checkTriggerCode(who string, transition []string, what string
 	return ""
 }
 
+// checkCopies returns why code, which stores values (it writes, or
+// assigns to NEW), may copy a masked column into stored data: it reads a
+// column a rule masks, whether the rule allows filters or not. Reading
+// under allow_filter is allowed, as filtering is, but a statement of the
+// agent's own may not copy the column (Analyzed.Writes), and the gateway
+// does not follow which value such code stores where.
+func (ss *session) checkCopies(who string, transition []string, what string, code *triggerCode, r *namedRel, member, written string, stored bool, ms *maskSet) string {
+	if code.kept != nil {
+		code = code.kept
+	}
+	if stored {
+		for _, c := range code.row {
+			if rule := ss.rowRule(r, member, written, c, ms, true); rule != "" {
+				return copyDenial(who, member, what, "reads NEW."+c+" or OLD."+c, rule)
+			}
+		}
+		if code.wholeRow {
+			if rule := ss.rowRule(r, member, written, "*", ms, true); rule != "" {
+				return copyDenial(who, member, what, "reads the whole row NEW or OLD", rule)
+			}
+		}
+		if len(transition) > 0 {
+			if rule := ss.rowRule(r, member, written, "*", ms, true); rule != "" {
+				return copyDenial(who, member, what, "reads its transition table, every column of the rows it changes", rule)
+			}
+		}
+	}
+	for _, src := range code.reads {
+		if rule := ms.ruleFor(src, true); rule != "" {
+			return copyDenial(who, member, what, "reads "+src, rule)
+		}
+	}
+	for _, rel := range code.rels {
+		rr, err := ss.srv.catalog.relation(ss.conn, rel)
+		if err != nil {
+			ss.srv.cfg.Logger.Warn("postgres relation lookup", "session", ss.rec.ID, "err", err)
+			return "masking applies and " + rel + ", which " + who + " on " + member + " reads, could not be looked up (fail closed)"
+		}
+		for _, c := range rr.cols {
+			if rule := ms.ruleFor(pgsql.ColumnSource(rel, c), true); rule != "" {
+				return copyDenial(who, member, what, "reads "+pgsql.ColumnSource(rel, c), rule)
+			}
+		}
+	}
+	return ""
+}
+
+func copyDenial(who, member, what, reads, rule string) string {
+	return "masking applies: this statement fires " + who + " on " + member + ", whose " + what + " " + reads +
+		" and stores values (a write, or an assignment to NEW), so it may copy what the rule " + rule +
+		" masks into stored data that no rule masks; allow_filter permits filtering on the column, not copying it, and the gateway does not follow which value the code stores where"
+}
+
 func triggerDenial(who, member, what, col, rule string) string {
 	return "masking applies: this statement fires " + who + " on " + member + ", whose " + what + " reads " + col +
 		", so its error or row count would say what the rule " + rule + " masks; set allow_filter = true on the rule to permit it"
@@ -306,14 +368,15 @@ func triggerDenial(who, member, what, col, rule string) string {
 
 // rowRule returns the rule masking column col ("*": every column) of the
 // rows of r, named member (or written, the relation the statement named),
-// without allowing filters: a view's column counts for the columns it
-// reads, a stored generated column for those it is computed from.
-func (ss *session) rowRule(r *namedRel, member, written, col string, ms *maskSet) string {
+// without allowing filters (with filters set: any rule): a view's column
+// counts for the columns it reads, a stored generated column for those it
+// is computed from.
+func (ss *session) rowRule(r *namedRel, member, written, col string, ms *maskSet, filters bool) string {
 	lineage := r.generated
 	if r.isView() {
 		lineage = r.view
 		if lineage == nil || col != "*" && !slices.Contains(lineage.Columns, col) {
-			return anyUnfilterable(ms)
+			return anyRule(ms, filters)
 		}
 	}
 	cols := []string{col}
@@ -330,13 +393,13 @@ func (ss *session) rowRule(r *namedRel, member, written, col string, ms *maskSet
 		}
 		if i := slices.Index(lineage.Columns, c); i >= 0 && i < len(lineage.Outputs) {
 			if lineage.Outputs[i].Unknown {
-				return anyUnfilterable(ms)
+				return anyRule(ms, filters)
 			}
 			srcs = append(srcs, lineage.Outputs[i].Sources...)
 		}
 	}
 	for _, s := range srcs {
-		if rule := ms.unfilterable(s); rule != "" {
+		if rule := ms.ruleFor(s, filters); rule != "" {
 			return rule
 		}
 	}
@@ -346,8 +409,14 @@ func (ss *session) rowRule(r *namedRel, member, written, col string, ms *maskSet
 // anyUnfilterable returns the column of the first rule of ms that does
 // not allow filters, or "": code that may read any column reads it.
 func anyUnfilterable(ms *maskSet) string {
+	return anyRule(ms, false)
+}
+
+// anyRule is anyUnfilterable, or with filters set the column of the first
+// rule of ms, whether it allows filters or not.
+func anyRule(ms *maskSet, filters bool) string {
 	for _, r := range ms.rules {
-		if !r.allowFilter {
+		if !r.allowFilter || filters {
 			return r.column
 		}
 	}

@@ -60,14 +60,17 @@ import (
 // INHERITS from it, domains, triggers and rules under masking;
 // pg_stat_activity.query, LISTEN/NOTIFY, pg_notify of a masked column.
 //
-// Open (skipped unless MANDATE_ADV_OPEN is set; openStaleKeys): the
-// triggers, rules and constraints a write fires are read from the
+// The triggers, rules and constraints a write fires are read from the
 // committed catalog and cached for CatalogTTL, so an agent with ddl on an
-// unmasked table that enables an administrator's disabled copying
-// trigger (ALTER TABLE P_log33_off ENABLE TRIGGER P_tg33_off) after a
-// write to the table primed the cache, or in its open transaction, or
-// earlier in the same query string, has its next INSERT decided without
-// the trigger, which fires.
+// unmasked table that enabled an administrator's disabled copying trigger
+// (ALTER TABLE P_log33_off ENABLE TRIGGER P_tg33_off) after a write to the
+// table primed the cache, or in its open transaction, or earlier in the
+// same query string, had its next INSERT decided without the trigger,
+// which fired; so did renaming a table with a copying trigger into a name
+// writes were checked on, or making it a child of one. Now an ALTER of a
+// relation that has triggers or rules (enabled or not, its partitions and
+// children's included) is denied under masking (triggers.go,
+// checkCodeSwap).
 
 // round33Policy: w33 writes P_t33* (pin masked, filters allowed) and the
 // unmasked logs P_log33*, and may change the logs' schema; s33 reads
@@ -259,15 +262,7 @@ type copyCase struct {
 	first  string // run by w33 before sql, when set
 	sql    string
 	reason string // a part of the denial; "" when the write must run
-	open   string // a hole the case shows, skipped unless MANDATE_ADV_OPEN
 }
-
-// openStaleKeys: the triggers, rules and constraints a write fires are
-// read from the committed catalog and cached for CatalogTTL, so what the
-// agent's own DDL changed (ALTER TABLE ... ENABLE TRIGGER, a rename) is
-// not seen for a minute after a lookup, nor in its open transaction or
-// the rest of its query string.
-const openStaleKeys = "the agent's own DDL changes the triggers a write fires behind the cached (or committed) catalog"
 
 var copyCases = []copyCase{
 	{name: "after trigger inserts old.pin into a log", sql: "UPDATE P_t33_after SET name = 'x' WHERE id = 1", reason: "P_tg33_after"},
@@ -282,8 +277,16 @@ var copyCases = []copyCase{
 	{name: "instead rule of a view copies pin into name", sql: "UPDATE P_t33_selfv SET name = 'x' WHERE id = 1", reason: "P_r33_selfv"},
 	// (A disabled trigger fires nothing: the next case enables it.)
 	{name: "disabled trigger", sql: "INSERT INTO P_log33_off (id) VALUES (1)"},
-	{name: "a disabled copying trigger the agent enables", first: "ALTER TABLE P_log33_off ENABLE TRIGGER P_tg33_off",
-		sql: "INSERT INTO P_log33_off (id) VALUES (1)", reason: "P_tg33_off", open: openStaleKeys},
+	// A write is checked against the triggers it fires as the catalog
+	// stood (cached, committed), so code may not be swapped in under
+	// masking: enabling a disabled trigger, renaming a table with one into
+	// a name writes were checked on, making it a child of one.
+	{name: "a disabled copying trigger the agent enables", sql: "ALTER TABLE P_log33_off ENABLE TRIGGER P_tg33_off", reason: "P_log33_off"},
+	{name: "enabled in the string of the write", sql: "ALTER TABLE P_log33_off ENABLE TRIGGER P_tg33_off; INSERT INTO P_log33_off (id) VALUES (1)",
+		reason: "P_log33_off"},
+	{name: "renaming a table with a copying trigger", sql: "ALTER TABLE P_log33_peer RENAME TO P_log33_swap", reason: "P_log33_peer"},
+	{name: "a table with a copying trigger made a child", sql: "ALTER TABLE P_log33_peer INHERIT P_log33", reason: "P_log33_peer"},
+	{name: "altering a table without triggers", sql: "ALTER TABLE P_log33 ALTER COLUMN v SET DEFAULT 'x'"},
 	// The gateway does not follow which value goes where: code that reads
 	// the masked column and writes anything counts as copying it.
 	{name: "trigger testing the pin and writing a constant", sql: "UPDATE P_t33_cond SET name = 'x' WHERE id = 1", reason: "P_tg33_cond"},
@@ -300,7 +303,6 @@ func TestAdversarialRound33Copies(t *testing.T) {
 	ctx := context.Background()
 	for _, tc := range copyCases {
 		t.Run(tc.name, func(t *testing.T) {
-			skipOpen(t, tc.open)
 			tp, err := a.connectTapped(t, "w33", nil)
 			if err != nil {
 				t.Fatal(err)
@@ -472,6 +474,9 @@ CREATE TABLE P_s33_tab (id int, v text);
 CREATE POLICY P_s33_pol ON P_s33_tab USING (true);
 `
 
+const maskedDrop = partsDrop + `DROP TABLE IF EXISTS P_s33_tab CASCADE;
+`
+
 // r33Secrets are P_t33's masked values.
 var r33Secrets = []string{"918-33-4417", "918-33", "pinq7391"}
 
@@ -528,7 +533,7 @@ var maskedCases = []struct{ name, sql, reason string }{
 
 // TestAdversarialRound33Masked: see maskedCases.
 func TestAdversarialRound33Masked(t *testing.T) {
-	a := newAdvEnv33(t, maskedFixture, partsDrop)
+	a := newAdvEnv33(t, maskedFixture, maskedDrop)
 	ctx := context.Background()
 	for _, tc := range maskedCases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -492,6 +492,9 @@ func (ss *session) checkDDL(an *pgsql.Analyzed, ms *maskSet) string {
 				}
 			}
 		}
+		if reason := ss.checkCodeSwap(an, a.Table); reason != "" {
+			return reason
+		}
 	}
 	if ddl && !ddlUnderMasking[an.Statement.Tag] {
 		return "masking applies and " + an.Statement.Tag + " creates code the server would run unseen by the gateway"

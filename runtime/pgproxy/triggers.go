@@ -422,3 +422,53 @@ func anyRule(ms *maskSet, filters bool) string {
 	}
 	return ""
 }
+
+// codeQuery says whether a relation named by schema and name, or a
+// partition or inheritance child of it, has a user trigger (enabled or
+// not) or a rule other than a view's own.
+const codeQuery = `WITH RECURSIVE rel AS (
+  SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname = $1 AND c.relname = $2
+  UNION SELECT i.inhrelid FROM pg_catalog.pg_inherits i JOIN rel ON i.inhparent = rel.oid
+)
+SELECT (EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t JOIN rel ON t.tgrelid = rel.oid WHERE NOT t.tgisinternal)
+  OR EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite r JOIN rel ON r.ev_class = rel.oid WHERE r.rulename <> '_RETURN'))::text`
+
+// checkCodeSwap returns why an ALTER of table may not run under column
+// masking when table, or a partition or child of it, has triggers or
+// rules. A write is checked against the triggers and rules it fires as
+// the catalog stood when they were looked up (cached for CatalogTTL, and
+// committed: the agent's open transaction and the rest of its query
+// string do not show), so enabling a disabled trigger or rule that copies
+// or tests a masked value, renaming such a table into the name of one a
+// write was checked on, or attaching it as a partition or child of one
+// would let that code run unchecked. The lookup is fresh; a failure
+// denies.
+func (ss *session) checkCodeSwap(an *pgsql.Analyzed, table string) string {
+	if !strings.HasPrefix(an.Statement.Tag, "ALTER") {
+		return ""
+	}
+	schema, name, ok := pgsql.SplitRelation(table)
+	if !ok {
+		return "masking applies and " + table + " could not be looked up (fail closed)"
+	}
+	c := ss.srv.catalog
+	ctx, pc, end, err := c.begin(ss.conn)
+	if err != nil {
+		ss.srv.cfg.Logger.Warn("postgres trigger lookup", "session", ss.rec.ID, "err", err)
+		return "masking applies and the triggers of " + table + " could not be looked up (fail closed)"
+	}
+	defer end()
+	res := pc.ExecParams(ctx, codeQuery, [][]byte{[]byte(schema), []byte(name)}, []uint32{25, 25}, nil, nil).Read()
+	if res.Err != nil || len(res.Rows) != 1 {
+		c.drop(ctx, ss.conn.Name)
+		ss.srv.cfg.Logger.Warn("postgres trigger lookup", "session", ss.rec.ID, "err", res.Err)
+		return "masking applies and the triggers of " + table + " could not be looked up (fail closed)"
+	}
+	if string(res.Rows[0][0]) != "true" {
+		return ""
+	}
+	return "masking applies and " + table + " (or a partition or child of it) has triggers or rules, which every write is checked against " +
+		"as the catalog stood before this change: enabling, renaming or attaching code with " + an.Statement.Tag +
+		" could let it copy or test masked values unchecked; make the change without masking"
+}

@@ -43,6 +43,16 @@ func (ss *session) copyOp(o *op, stmts []*pgsql.Analyzed) {
 	}
 }
 
+// pushCopy queues o, which copyOp may have marked. A COPY that push marks
+// skipped (the server skips to the next Sync after an error) puts the
+// server in no copy-in mode: nothing is pending.
+func (ss *session) pushCopy(o *op) {
+	ss.push(o)
+	if o.copy && o.skipped && ss.copyPending == o {
+		ss.copyPending, ss.copyLeft = nil, 0
+	}
+}
+
 // copyGate decides what to do with msg while a COPY may hold the server in
 // copy-in mode: forward it as usual (handled false), or it has been
 // forwarded here as the server will read it (handled true). An error ends

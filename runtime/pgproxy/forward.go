@@ -131,15 +131,16 @@ func (ss *session) onQuery(m *pgproto3.Query) {
 	}
 	ss.trackRuns(v, o.runs)
 	ss.copyOp(o, v.stmts)
-	ss.push(o)
+	ss.pushCopy(o)
 	ss.fe.Send(up)
 }
 
 // onParse decides the statement and binds the decision to this text under
 // the name's upstream name (see names.go).
 func (ss *session) onParse(m *pgproto3.Parse) {
-	if m.Name != "" {
-		old, used := ss.stmts[m.Name]
+	name := nameKey(m.Name)
+	if name != "" {
+		old, used := ss.stmts[name]
 		grow := len(m.Query)
 		if used {
 			grow -= len(old.query)
@@ -156,8 +157,8 @@ func (ss *session) onParse(m *pgproto3.Parse) {
 	v := ss.decide(m.Query)
 	p := &prepared{query: m.Query, v: v}
 	p.link.batch = ss.batch
-	if m.Name != "" {
-		old, used := ss.stmts[m.Name]
+	if name != "" {
+		old, used := ss.stmts[name]
 		if used {
 			p.link.prev = newest(old)
 			p.upName = old.upName
@@ -172,10 +173,10 @@ func (ss *session) onParse(m *pgproto3.Parse) {
 			v.deny = deny
 		}
 	}
-	if old, ok := ss.stmts[m.Name]; ok {
+	if old, ok := ss.stmts[name]; ok {
 		ss.stmtBytes -= len(old.query)
 	}
-	ss.stmts[m.Name] = p
+	ss.stmts[name] = p
 	ss.stmtBytes += len(m.Query)
 	o := &op{kind: 'P', creates: &p.link.answer, rename: renames(p.upName, m.Name)}
 	if v.deny != nil && !v.late {
@@ -215,8 +216,9 @@ func (ss *session) refuseParse(msg string) {
 }
 
 func (ss *session) onBind(m *pgproto3.Bind) {
-	st, known := settled(ss, ss.stmts[m.PreparedStatement])
-	full := m.DestinationPortal != "" && ss.portalsFull(m.DestinationPortal)
+	name := nameKey(m.DestinationPortal)
+	st, known := settled(ss, ss.stmts[nameKey(m.PreparedStatement)])
+	full := name != "" && ss.portalsFull(name)
 	pt := &portal{stmt: st}
 	pt.link.batch = ss.batch
 	if full {
@@ -228,15 +230,15 @@ func (ss *session) onBind(m *pgproto3.Bind) {
 		ss.fe.Send(&pgproto3.Bind{DestinationPortal: deniedStatementName, PreparedStatement: deniedStatementName})
 		return
 	}
-	if m.DestinationPortal != "" {
-		old, used := ss.portals[m.DestinationPortal]
+	if name != "" {
+		old, used := ss.portals[name]
 		if used {
 			pt.link.prev = newest(old)
 			pt.upName = old.upName
 		}
 		pt.upName = ss.upstreamName("mandate_p", used, pt.upName)
 	}
-	ss.portals[m.DestinationPortal] = pt
+	ss.portals[name] = pt
 	o := &op{kind: 'B', creates: &pt.link.answer}
 	up := *m
 	up.DestinationPortal = pt.upName
@@ -292,7 +294,7 @@ func (ss *session) onDescribe(m *pgproto3.Describe) {
 	up := *m
 	up.Name = deniedStatementName
 	if m.ObjectType == 'S' {
-		st, known := settled(ss, ss.stmts[m.Name])
+		st, known := settled(ss, ss.stmts[nameKey(m.Name)])
 		switch {
 		case st == nil:
 			o.deny = errorMsg("ERROR", "26000", missingStatement(m.Name), "")
@@ -304,7 +306,7 @@ func (ss *session) onDescribe(m *pgproto3.Describe) {
 			o.names = st.v.firstMasks()
 		}
 	} else {
-		pt, known := settled(ss, ss.portals[m.Name])
+		pt, known := settled(ss, ss.portals[nameKey(m.Name)])
 		switch {
 		case pt == nil || pt.stmt == nil:
 			o.deny = missingPortal(m.Name)
@@ -326,7 +328,7 @@ func (ss *session) onDescribe(m *pgproto3.Describe) {
 // (when it may have changed), records it, and injects a hidden
 // Describe('P') when masking needs the portal's RowDescription.
 func (ss *session) onExecute(m *pgproto3.Execute) {
-	pt, known := settled(ss, ss.portals[m.Portal])
+	pt, known := settled(ss, ss.portals[nameKey(m.Portal)])
 	o := &op{kind: 'E', start: time.Now(), portal: pt}
 	switch {
 	case pt == nil || pt.stmt == nil:
@@ -397,7 +399,7 @@ func (ss *session) onExecute(m *pgproto3.Execute) {
 	}
 	pt.executed = true
 	ss.copyOp(o, v.stmts)
-	ss.push(o)
+	ss.pushCopy(o)
 	ss.fe.Send(&pgproto3.Execute{Portal: pt.upName, MaxRows: m.MaxRows})
 }
 
@@ -424,16 +426,17 @@ func (ss *session) onClose(m *pgproto3.Close) {
 	up := *m
 	// Closing what does not exist is not an error; close nothing.
 	up.Name = deniedStatementName
+	name := nameKey(m.Name)
 	if m.ObjectType == 'S' {
-		if st, ok := ss.stmts[m.Name]; ok {
+		if st, ok := ss.stmts[name]; ok {
 			up.Name = st.upName
-			delete(ss.stmts, m.Name)
+			delete(ss.stmts, name)
 			ss.stmtBytes -= len(st.query)
 		}
 	} else {
-		if pt, ok := ss.portals[m.Name]; ok {
+		if pt, ok := ss.portals[name]; ok {
 			up.Name = pt.upName
-			delete(ss.portals, m.Name)
+			delete(ss.portals, name)
 		}
 	}
 	ss.push(&op{kind: 'C'})

@@ -115,6 +115,23 @@ func (ss *session) setAnswer(a *answer, state int32) {
 	}
 }
 
+// maxNameBytes is how much of a protocol-level statement or portal name
+// PostgreSQL reads (NAMEDATALEN - 1): it keys both by their first 63
+// bytes, so names that share them are one name.
+const maxNameBytes = 63
+
+// nameKey is the name the gateway keeps a client's statement or portal
+// under: PostgreSQL's key for it, its first maxNameBytes bytes, copied
+// out of the message (a name of a megabyte held by 10,000 statements or
+// portals would grow the gateway's memory past its bounds). Messages
+// quote the name as the client sent it, as PostgreSQL's do.
+func nameKey(name string) string {
+	if len(name) <= maxNameBytes {
+		return name
+	}
+	return strings.Clone(name[:maxNameBytes])
+}
+
 // upstreamName returns the upstream name for a client name: the one it
 // already has when the client used it before (reuse), else a fresh one.
 func (ss *session) upstreamName(prefix string, reuse bool, old string) string {

@@ -20,6 +20,11 @@ type op struct {
 	// copy is set for an op that runs a COPY FROM STDIN: the relay wakes
 	// the client loop when it leaves the queue (copyin.go).
 	copy bool
+	// skipped is set (under opsMu, by push) on an op queued while the
+	// server skips to the next Sync after an extended-protocol error
+	// (session.skipping): the server answers nothing for it, and the
+	// relay drops it before it handles the next message.
+	skipped bool
 	// deny replaces the ErrorResponse the op gets (the op was substituted
 	// by one that fails).
 	deny *pgproto3.ErrorResponse
@@ -125,19 +130,19 @@ const (
 	answerFailed
 )
 
+// push queues o. While the server skips to the next Sync (skipping),
+// every op but that Sync's is marked skipped.
 func (ss *session) push(o *op) {
 	ss.opsMu.Lock()
+	if ss.skipping {
+		if o.kind == 'S' {
+			ss.skipping = false
+		} else {
+			o.skipped = true
+		}
+	}
 	ss.ops = append(ss.ops, o)
 	ss.opsMu.Unlock()
-}
-
-func (ss *session) head() *op {
-	ss.opsMu.Lock()
-	defer ss.opsMu.Unlock()
-	if len(ss.ops) == 0 {
-		return nil
-	}
-	return ss.ops[0]
 }
 
 func (ss *session) pop() *op {
@@ -172,11 +177,38 @@ func (ss *session) queued(o *op) bool {
 
 // skipToSync drops the ops the server skips after an extended-protocol
 // error: everything up to (not including) the next Sync. It returns them.
+// When no Sync is queued (the client sent Flush, not Sync, and reads the
+// error before it goes on), the server goes on skipping what the client
+// sends next, up to its next Sync: push marks those ops skipped.
 func (ss *session) skipToSync() []*op {
 	ss.opsMu.Lock()
 	defer ss.opsMu.Unlock()
+	dropped := ss.dropLocked(func(o *op) bool { return o.kind != 'S' })
+	ss.skipping = len(ss.ops) == 0
+	return dropped
+}
+
+// headSkipping is head for the relay: it first drops the ops at the head
+// of the queue that push marked skipped, which the server answers nothing
+// for (the message in hand answers what follows them), and returns them.
+func (ss *session) headSkipping() (*op, []*op) {
+	ss.opsMu.Lock()
+	defer ss.opsMu.Unlock()
 	var dropped []*op
-	for len(ss.ops) > 0 && ss.ops[0].kind != 'S' {
+	if len(ss.ops) > 0 && ss.ops[0].skipped {
+		dropped = ss.dropLocked(func(o *op) bool { return o.skipped })
+	}
+	if len(ss.ops) == 0 {
+		return nil, dropped
+	}
+	return ss.ops[0], dropped
+}
+
+// dropLocked drops ops from the head of the queue while drop says so.
+// Called with opsMu held.
+func (ss *session) dropLocked(drop func(*op) bool) []*op {
+	var dropped []*op
+	for len(ss.ops) > 0 && drop(ss.ops[0]) {
 		if ss.ops[0].copy {
 			ss.wake()
 		}

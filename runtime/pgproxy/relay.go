@@ -111,7 +111,10 @@ func (ss *session) relayLoop() error {
 // handleUpstream updates the op queue for one upstream message and returns
 // what to send the client, if anything.
 func (ss *session) handleUpstream(msg pgproto3.BackendMessage) (pgproto3.BackendMessage, bool) {
-	o := ss.head()
+	o, skipped := ss.headSkipping()
+	for _, d := range skipped {
+		ss.skippedOp(d)
+	}
 	switch m := msg.(type) {
 	case *pgproto3.ParseComplete, *pgproto3.BindComplete, *pgproto3.CloseComplete:
 		if o != nil && o.creates != nil {
@@ -375,6 +378,18 @@ func (ss *session) onUpstreamError(o *op, m *pgproto3.ErrorResponse) pgproto3.Ba
 		}
 	}
 	return out
+}
+
+// skippedOp ends an op the server skipped after an extended-protocol
+// error of an earlier message (push marked it): what it would create was
+// not created, and its statements did not run.
+func (ss *session) skippedOp(o *op) {
+	if o.creates != nil {
+		ss.setAnswer(o.creates, answerFailed)
+	}
+	for _, r := range o.runs {
+		ss.complete(o, r, "", notExecutedBatch)
+	}
 }
 
 // maxPendingCompleted bounds the results the relay holds back until its

@@ -92,6 +92,11 @@ type session struct {
 
 	opsMu sync.Mutex
 	ops   []*op // responses the upstream owes, oldest first
+	// skipping is set (under opsMu) while the server skips every message
+	// up to a Sync the client has not sent yet, after an
+	// extended-protocol error (skipToSync); push clears it when it queues
+	// that Sync.
+	skipping bool
 
 	// Event loops (loop.go): cflip and uflip are the sockets under client
 	// and up; loop is set while the session is or was on a loop, and

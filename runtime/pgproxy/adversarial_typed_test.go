@@ -242,10 +242,13 @@ var typedBuiltinCases = []advCase{
 	{name: "date_trunc with a time zone", sql: "SELECT date_trunc('second', v_tz, 'UTC') FROM P_tyb", deny: true},
 	{name: "date_trunc unit from a column", sql: "SELECT date_trunc(k, v_ts) FROM P_tyb", deny: true},
 	{name: "date_trunc month through a view", sql: "SELECT date_trunc('month', v_when) FROM P_tybv", deny: true},
-	// to_char fails on some values of every number type (9V9 of
-	// 2147483647, RN past 2^31, a numeric rounded past its limit).
+	// to_char fails on some values of every number type with some
+	// formats (9V9 of 2147483647, RN past 2^31), and on dates past 294276
+	// (converted to timestamptz); of a timestamp it is masked since round
+	// 34 (adversarial_round34_test.go).
 	{name: "to_char of a number", sql: "SELECT to_char(v_i4, '9V9') FROM P_tyb", deny: true},
-	{name: "to_char of a timestamp", sql: "SELECT to_char(v_ts, 'YYYY') FROM P_tyb", deny: true},
+	{name: "to_char of a date", sql: "SELECT to_char(v_d, 'YYYY') FROM P_tyb", deny: true},
+	{name: "to_char of a timestamp", sql: "SELECT to_char(v_ts, 'YYYY') FROM P_tyb", masked: true},
 }
 
 func TestTypedBuiltins(t *testing.T) {

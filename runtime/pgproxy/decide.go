@@ -786,6 +786,21 @@ func typedHint(reason string, failed []typedFailure) string {
 		case "to_jsonb", "jsonb_agg", "jsonb_build_object", "jsonb_build_array":
 			return t.Call + " over a masked column is masked when the column is of a built-in base type other than json; over " + t.Column +
 				" it may fail on some values, which would tell what they are, so it counts as a filter"
+		case "to_char", "to_char number", "to_char timestamp":
+			return "to_char over a masked column is masked for a timestamp or timestamptz (day names and the zone: a timestamp only) or, with a plain " +
+				"number format, a number column; over " + t.Column + " it may fail on some values (a date is converted to timestamptz), " +
+				"which would tell what they are, so it counts as a filter"
+		case "case", "coalesce":
+			return "CASE and COALESCE over masked columns are masked when no column's type converts " +
+				"implicitly to another's in a way that may fail; " + t.Column + " may (a date to a timestamp, a numeric to a float, " +
+				"a bigint to oid), which would tell what the values are, so what the expression reads counts as a filter: cast to text first"
+		case "sum length", "avg length":
+			return strings.TrimSuffix(t.Call, " length") + "(length(x)) over a masked column is masked when length() of its type is an integer; of " +
+				t.Column + " it is a float whose sum may overflow, so it counts as a filter"
+		}
+		if strings.HasPrefix(t.Call, "cast to ") {
+			return "a cast of a masked column to date is masked when the column is a date, timestamp or timestamptz; " +
+				t.Call + " of " + t.Column + " may fail on some values, which would tell what they are, so it counts as a filter"
 		}
 		if strings.Contains(t.Call, "(") {
 			return "extract, date_part and date_trunc over a masked column are masked for the fields that fail on no value of the column's type; " +

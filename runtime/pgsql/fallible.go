@@ -33,7 +33,9 @@ import (
 //     ((c).ssn, (c).*), constants and parameters;
 //   - explicit casts to text, varchar(n), char(n) and name (an explicit
 //     cast to a length truncates without error; every type's output
-//     function is total), and COLLATE;
+//     function is total), and COLLATE naming a collation of pg_catalog
+//     (builtinCollation: another may be nondeterministic, under which
+//     replace and split_part fail on a non-empty value only);
 //   - IS [NOT] NULL, IS [NOT] TRUE/FALSE/UNKNOWN, NOT, AND, OR, ROW(...);
 //   - upper, lower, length, char_length, character_length, octet_length
 //     and md5 of one argument, concat and concat_ws, pg_typeof (which
@@ -46,14 +48,19 @@ import (
 //     with a literal scale of at least zero: round(avg(salary), 2). A
 //     round that carries a numeric past its 131072 digits fails (round of
 //     131072 nines and .5): open, one bit on whether a masked value is
-//     that large;
+//     that large; sum and avg of a call of intFunctions (an integer);
 //   - the string functions that fail on no value: left, right, reverse,
 //     initcap, btrim, ltrim, rtrim, replace, translate, quote_literal,
-//     quote_nullable, pg_column_size, and string_agg; the JSON functions
+//     quote_nullable, pg_column_size, starts_with, to_hex, and string_agg;
+//     array_to_string, cardinality and array_length; the JSON functions
 //     that only print their arguments (to_json, row_to_json,
 //     array_to_json, json_agg, json_build_array; not the jsonb ones,
-//     which parse a json value and fail on a \u0000 escape in it, nor the
-//     object builders, which fail on a null key); the window functions
+//     which parse a json value and fail on a \u0000 escape in it, nor
+//     json_build_object but with constant keys, below), and jsonb_typeof
+//     (of jsonb only: nothing converts to it implicitly). Not bit_length,
+//     octet_length times 8, which overflows past 256 MB, nor jsonb_pretty,
+//     whose indentation grows with the depth: a 30 kB jsonb of depth 5000
+//     prints past 1 GB and fails. The window functions
 //     first_value, last_value, lag and lead (their frame and ordering are
 //     filters, windowDef);
 //   - the string functions whose failures depend on their other
@@ -64,7 +71,10 @@ import (
 //     split_part with a field number literal other than zero, encode
 //     with the literal format hex, base64 or escape, and format with a
 //     literal format string of %s, %L and %% only (%I fails on a null, a
-//     width on a bad one) and an argument for each %s and %L. A call that
+//     width on a bad one) and an argument for each %s and %L, strpos and
+//     position with a one-byte literal needle (oneByteNeedle),
+//     json_build_object with keys that are constants other than NULL, in
+//     pairs, and the regular expressions of regexlit.go. A call that
 //     fails on every row is no safer than one that fails on some: a CASE
 //     or COALESCE around it decides whether it runs, on a masked value;
 //   - x || y when one side is a string literal that is not an array
@@ -114,15 +124,22 @@ var totalFunctions = map[string]int{
 	"string_agg": 2, "to_json": 1, "row_to_json": -1, "array_to_json": -1, "json_agg": 1,
 	"json_build_array": -1, "first_value": 1, "last_value": 1, "lag": -1, "lead": -1,
 	"bool_and": 1, "bool_or": 1, "every": 1,
+	"to_hex": 1, "array_to_string": -1, "cardinality": 1, "array_length": 2,
+	"jsonb_typeof": 1, "starts_with": 2,
 }
 
 // literalTotal are the functions that cannot fail when their arguments
 // after the first are literals the check accepts (see the list above).
 var literalTotal = map[string]func(args []*pg_query.Node) bool{
-	"substr":    substrTotal,
-	"substring": substrTotal,
-	"lpad":      padTotal,
-	"rpad":      padTotal,
+	"substr": substrTotal,
+	"substring": func(args []*pg_query.Node) bool {
+		if p, ok := stringLiteral(args, 1); ok {
+			return len(args) == 2 && regexPattern(p)
+		}
+		return substrTotal(args)
+	},
+	"lpad": padTotal,
+	"rpad": padTotal,
 	"split_part": func(args []*pg_query.Node) bool {
 		n, ok := intLiteral(args, 2)
 		return len(args) == 3 && ok && n != 0
@@ -144,10 +161,40 @@ var literalTotal = map[string]func(args []*pg_query.Node) bool{
 		n, plain := plainFormat(f)
 		return ok && plain && n < len(args)
 	},
+	"strpos":   oneByteNeedle,
+	"position": oneByteNeedle,
+	"json_build_object": func(args []*pg_query.Node) bool {
+		if len(args)%2 != 0 {
+			return false
+		}
+		for i := 0; i < len(args); i += 2 {
+			if c := args[i].GetAConst(); c == nil || c.Isnull {
+				return false
+			}
+		}
+		return true
+	},
+	"regexp_replace": func(args []*pg_query.Node) bool { return regexCall("regexp_replace", args) },
+	"regexp_match":   func(args []*pg_query.Node) bool { return regexCall("regexp_match", args) },
+	"regexp_like":    func(args []*pg_query.Node) bool { return regexCall("regexp_like", args) },
+	"regexp_count":   func(args []*pg_query.Node) bool { return regexCall("regexp_count", args) },
+	"regexp_substr":  func(args []*pg_query.Node) bool { return regexCall("regexp_substr", args) },
+	"regexp_instr":   func(args []*pg_query.Node) bool { return regexCall("regexp_instr", args) },
+}
+
+// oneByteNeedle: strpos(x, needle) and position(needle IN x) with a
+// literal needle of one byte. Under a nondeterministic collation they
+// fail ("not supported for substring searches") when x is at least as
+// long as the needle, as replace and split_part fail on a non-empty
+// value: a longer needle would tell whether a value is that long.
+func oneByteNeedle(args []*pg_query.Node) bool {
+	s, ok := stringLiteral(args, 1)
+	return len(args) == 2 && ok && len(s) == 1
 }
 
 // substrTotal: substr(x, start) and substr(x, start, length) with integer
-// literals, the length at least zero.
+// literals, the length at least zero. (substring(x FROM 'pattern') is a
+// regular expression: regexlit.go.)
 func substrTotal(args []*pg_query.Node) bool {
 	if _, ok := intLiteral(args, 1); !ok {
 		return false
@@ -234,7 +281,9 @@ func stringLiteral(args []*pg_query.Node, i int) (string, bool) {
 // the window functions their argument).
 var textFunctions = setOf(`md5 concat concat_ws left right reverse initcap btrim ltrim rtrim
 	replace translate quote_literal quote_nullable pg_column_size string_agg to_json row_to_json
-	array_to_json json_agg json_build_array substr substring lpad rpad split_part encode format`)
+	array_to_json json_agg json_build_array substr substring lpad rpad split_part encode format
+	to_hex array_to_string cardinality array_length jsonb_typeof starts_with
+	strpos position json_build_object regexp_replace regexp_like regexp_count regexp_substr regexp_instr`)
 
 // textTypes are the types an explicit cast to which cannot fail.
 var textTypes = setOf(`text varchar bpchar name`)
@@ -257,8 +306,10 @@ func (a *analyzer) nodeTotal(n *pg_query.Node) bool {
 		*pg_query.Node_SetToDefault, *pg_query.Node_AStar:
 		return true
 	case *pg_query.Node_NullTest, *pg_query.Node_BooleanTest, *pg_query.Node_BoolExpr,
-		*pg_query.Node_RowExpr, *pg_query.Node_CollateClause:
+		*pg_query.Node_RowExpr:
 		return true
+	case *pg_query.Node_CollateClause:
+		return builtinCollation(x.CollateClause.Collname)
 	case *pg_query.Node_List, *pg_query.Node_ResTarget, *pg_query.Node_CaseWhen,
 		*pg_query.Node_NamedArgExpr, *pg_query.Node_MultiAssignRef, *pg_query.Node_SortBy,
 		*pg_query.Node_WindowDef, *pg_query.Node_SubLink, *pg_query.Node_RangeVar,
@@ -321,13 +372,17 @@ func (a *analyzer) totalCall(f *pg_query.FuncCall) bool {
 		return false
 	}
 	bare := bareName(name)
+	for _, arg := range f.Args {
+		if arg.GetNamedArgExpr() != nil {
+			return false
+		}
+	}
+	if (bare == "sum" || bare == "avg") && len(f.Args) == 1 && !f.AggStar && intCall(f.Args[0]) {
+		// Of an integer, in a bigint or numeric accumulator.
+		return true
+	}
 	if check, ok := literalTotal[bare]; ok {
 		a.literal = true // the answer reads the literals: not cached by shape
-		for _, arg := range f.Args {
-			if arg.GetNamedArgExpr() != nil {
-				return false
-			}
-		}
 		return f.Over == nil && !f.AggStar && check(f.Args)
 	}
 	arity, ok := totalFunctions[bare]
@@ -343,12 +398,40 @@ func (a *analyzer) totalCall(f *pg_query.FuncCall) bool {
 		// converts a numeric to float8, which fails past 1e308.
 		return false
 	}
-	for _, arg := range f.Args {
-		if arg.GetNamedArgExpr() != nil {
-			return false
-		}
-	}
 	return true
+}
+
+// intFunctions are total functions that return integer whatever their
+// arguments: their sum and average cannot fail.
+var intFunctions = setOf(`char_length character_length octet_length strpos position cardinality
+	array_length`)
+
+// intCall reports a plain call of one of intFunctions (whose own
+// arguments the walk checks).
+func intCall(n *pg_query.Node) bool {
+	f := n.GetFuncCall()
+	if f == nil || f.Over != nil || f.AggStar || f.FuncVariadic || f.AggDistinct || len(f.AggOrder) > 0 ||
+		f.AggFilter != nil || f.AggWithinGroup {
+		return false
+	}
+	name, safe := classifyFunction(f.Funcname)
+	return safe && intFunctions[bareName(name)]
+}
+
+// builtinCollations are the collations a COLLATE clause may name without
+// a schema and stay total: pg_catalog's, which pg_catalog, searched first,
+// holds under every server. A collation of another schema may be
+// nondeterministic, under which replace, split_part, strpos, position,
+// starts_with and the regular expressions fail (replace and split_part
+// on a non-empty value only: an oracle on it). pg_catalog's are
+// deterministic.
+var builtinCollations = setOf(`C POSIX default ucs_basic`)
+
+// builtinCollation reports a collation name of builtinCollations, or any
+// of pg_catalog written with its schema.
+func builtinCollation(names []*pg_query.Node) bool {
+	n := stringList(names)
+	return len(n) == 1 && builtinCollations[n[0]] || len(n) == 2 && n[0] == "pg_catalog"
 }
 
 // totalOfRow reports a function of the safe set that cannot fail when

@@ -1,6 +1,7 @@
 package pgsql
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -55,7 +56,26 @@ var fallibleCases = []struct {
 	{"sum overflows on intervals", "SELECT sum(salary) OVER () FROM t", []string{"app.t.salary"}},
 	{"substr negative length", "SELECT substr(ssn, 1, -1) FROM t", []string{"app.t.ssn"}},
 	{"substr computed length", "SELECT substr(ssn, 1, id) FROM t", []string{"app.t.id", "app.t.ssn"}},
-	{"substring regex", "SELECT substring(ssn, '[0-9]+') FROM t", []string{"app.t.ssn"}},
+	{"substring regex not compiled", "SELECT substring(ssn, '[0-9') FROM t", []string{"app.t.ssn"}},
+	{"substring regex too complex", "SELECT substring(ssn FROM '(a{1,255}){1,255}') FROM t", []string{"app.t.ssn"}},
+	{"regexp_replace computed pattern", "SELECT regexp_replace(ssn, name, 'x') FROM t", []string{"app.t.name", "app.t.ssn"}},
+	{"regexp_replace expanded syntax", "SELECT regexp_replace(ssn, 'a b', 'x', 'x') FROM t", []string{"app.t.ssn"}},
+	{"regexp_replace start and count", "SELECT regexp_replace(ssn, 'a', 'x', 1, 2) FROM t", []string{"app.t.ssn"}},
+	{"regexp_match global", "SELECT regexp_match(ssn, 'a', 'g') FROM t", []string{"app.t.ssn"}},
+	{"regexp_count from zero", "SELECT regexp_count(ssn, 'a', 0) FROM t", []string{"app.t.ssn"}},
+	{"regexp_matches returns rows", "SELECT regexp_matches(ssn, 'a') FROM t", []string{"app.t.ssn"}},
+	{"strpos of a longer needle", "SELECT strpos(ssn, '-4'), position('é' IN ssn) FROM t", []string{"app.t.ssn"}},
+	{"strpos of a column", "SELECT strpos(ssn, card) FROM t", []string{"app.t.card", "app.t.ssn"}},
+	{"json_build_object odd", "SELECT json_build_object('k', ssn, 'l') FROM t", []string{"app.t.ssn"}},
+	{"json_build_object null key", "SELECT json_build_object(NULL, ssn) FROM t", []string{"app.t.ssn"}},
+	{"sum of length", "SELECT sum(length(ssn || 'x')) FROM t", []string{"app.t.ssn"}},
+	{"sum of a total text call", "SELECT avg(upper(ssn)) FROM t", []string{"app.t.ssn"}},
+	{"a collation of another schema", "SELECT replace(ssn COLLATE app.nd, 'a', 'b'), email COLLATE \"und-x-icu\" FROM t", []string{"app.t.email", "app.t.ssn"}},
+	{"a collation through a derived table", "SELECT split_part(s, '@', 1) FROM (SELECT ssn COLLATE nd AS s FROM t) q", []string{"app.t.ssn"}},
+	{"jsonb_array_length", "SELECT jsonb_array_length(doc) FROM t", []string{"app.t.doc"}},
+	{"ascii", "SELECT ascii(ssn) FROM t", []string{"app.t.ssn"}},
+	{"string_to_array", "SELECT string_to_array(ssn, '-') FROM t", []string{"app.t.ssn"}},
+	{"nullif", "SELECT nullif(ssn, '') FROM t", []string{"app.t.ssn"}},
 	{"substring similar", "SELECT substring(ssn SIMILAR '%#\"9%#\"' ESCAPE '#') FROM t", []string{"app.t.ssn"}},
 	{"substr start as text", "SELECT substr(ssn, '1') FROM t", []string{"app.t.ssn"}},
 	{"lpad by a column", "SELECT lpad('x', salary) FROM t", []string{"app.t.salary"}},
@@ -148,6 +168,16 @@ var fallibleCases = []struct {
 	{"json printing", "SELECT to_json(ssn), row_to_json(c), row_to_json(c, true), c.to_json, (c).row_to_json, array_to_json(ARRAY[ssn::text]), json_build_array(ssn, card) FROM t c", nil},
 	{"total aggregates of text", "SELECT string_agg(ssn, ','), string_agg(ssn, ',') FILTER (WHERE id > 0), json_agg(c) FROM t c", []string{"app.t.id"}},
 	{"window functions", "SELECT first_value(ssn) OVER w, last_value(ssn) OVER w, lag(ssn) OVER w, lead(ssn, 2, 'none') OVER w, lag(n, 1, 1.5) OVER w, lead(ssn, salary, name::text) OVER w, count(ssn) OVER w FROM t WINDOW w AS (ORDER BY id)", []string{"app.t.id"}},
+	{"bit_length overflows past 256 MB", "SELECT bit_length(ssn) FROM t", []string{"app.t.ssn"}},
+	{"jsonb_pretty of a deep document", "SELECT jsonb_pretty(doc) FROM t", []string{"app.t.doc"}},
+	{"string and json functions that fail on no value", `SELECT to_hex(length(ssn)), array_to_string(arr, ','),
+		cardinality(arr), array_length(arr, 1), jsonb_typeof(doc), starts_with(ssn, '3'), strpos(ssn, '-'),
+		position('@' IN email), json_build_object('k', ssn, 1, card, 'b', NULL) FROM t`, nil},
+	{"regular expressions of literal patterns", `SELECT regexp_replace(ssn, '[0-9]', 'X', 'g'), regexp_replace(email, '^(.)[^@]*@', '\1***@'),
+		regexp_match(email, '@(.*)$'), regexp_like(email, 'example$', 'i'), regexp_count(notes, 'e'), regexp_count(notes, 'e', 3),
+		regexp_substr(email, '[a-z]+'), regexp_instr(email, '@'), substring(email FROM '@(.*)$'), substring(ssn, '\d+') FROM t`, nil},
+	{"sum and avg of integers", "SELECT sum(char_length(ssn)), avg(octet_length(email)) OVER (), sum(strpos(ssn, '-')), avg(cardinality(arr)) FROM t", nil},
+	{"built-in collations", `SELECT replace(ssn COLLATE "C", 'a', 'b'), strpos(email COLLATE pg_catalog."en-x-icu", '@'), notes COLLATE "POSIX" FROM t`, nil},
 	{"concatenating total string functions", "SELECT left(ssn, 3) || right(card, 4), to_json(ssn) || 'x', substr(ssn, 1, 3) || string_agg(card, '') FROM t GROUP BY ssn", []string{"app.t.ssn"}},
 
 	// Unmasked columns are filters too (the proxy allows filters on
@@ -190,6 +220,13 @@ func TestFallibleLiteralNotCachedByShape(t *testing.T) {
 		{"SELECT arr || 'x' FROM t", nil},
 		{"SELECT arr || '{x}' FROM t", []string{"public.t.arr"}},
 		{"SELECT arr || 'y' FROM t", nil},
+		// The pattern of a regular expression, a needle, a to_char format.
+		{"SELECT regexp_replace(ssn, 'a', 'x') FROM t", nil},
+		{"SELECT regexp_replace(ssn, '(', 'x') FROM t", []string{"public.t.ssn"}},
+		{"SELECT strpos(ssn, '-') FROM t", nil},
+		{"SELECT strpos(ssn, '--') FROM t", []string{"public.t.ssn"}},
+		{"SELECT to_char(d, 'TMMon') FROM t", []string{"public.t.d"}},
+		{"SELECT to_char(d, 'YYYY') FROM t", []string{"public.t.d"}}, // a typed read: decided on d's type
 	} {
 		res, err := z.Analyze(q.sql)
 		if err != nil {
@@ -197,6 +234,9 @@ func TestFallibleLiteralNotCachedByShape(t *testing.T) {
 		}
 		if diff := cmp.Diff(q.filters, res[0].Statement.FilterColumns, cmpopts.EquateEmpty()); diff != "" {
 			t.Errorf("%s: filter columns (-want +got):\n%s", q.sql, diff)
+		}
+		if strings.Contains(q.sql, "to_char") && (len(res[0].TypedFilters) > 0) != strings.Contains(q.sql, "YYYY") {
+			t.Errorf("%s: typed reads %v", q.sql, res[0].TypedFilters)
 		}
 	}
 }

@@ -49,7 +49,15 @@ import (
 //     date_trunc('unit', col) with a literal field that fails on no value
 //     of col's type (datetimeFields): extract(year FROM created) of a
 //     date, timestamp or interval, date_trunc('hour', created) of a
-//     timestamp, not of a timestamptz.
+//     timestamp, not of a timestamptz;
+//   - to_char(col, 'format') with a literal format, of a timestamp, a
+//     timestamptz or a number column as the format allows, and col::date
+//     of a date, timestamp or timestamptz (typedbuiltin.go);
+//   - CASE and COALESCE whose values are constants, text-typed expressions
+//     and columns of types whose implicit conversions cannot fail
+//     (choiceType), each deciding every column the expression reads;
+//   - sum(length(col)) and avg(length(col)) of a type length() of which
+//     is an integer (lengthType).
 //
 // Only a column reference the analyzer resolves to exactly one column
 // qualifies as the argument: an expression has a type the analyzer
@@ -58,9 +66,12 @@ type TypedRead struct {
 	// Call is the function (sum, avg, bit_and, bit_or, bit_xor,
 	// array_agg, upper, lower, to_jsonb, jsonb_agg, jsonb_build_object,
 	// jsonb_build_array), the operator (||, ->, ->>, #>, #>>), "json key"
-	// or "json path" for a json operator's key column, or a date and time
+	// or "json path" for a json operator's key column, a date and time
 	// function with its field (extract(year), date_part(hour),
-	// date_trunc(day)).
+	// date_trunc(day)), "to_char", "to_char timestamp" or "to_char
+	// number" (as the format allows), "cast to date", "case" or
+	// "coalesce" (a value of one), or "sum length" or "avg length"
+	// (sum(length(col))).
 	Call string `json:"call"`
 	// Column is the schema.table.column whose type decides, as resolved
 	// (a view's own column when the call reads one), or schema.table.*
@@ -103,6 +114,50 @@ var typedCalls = map[string]func(ColumnType) bool{
 	"to_jsonb": jsonbType, "jsonb_agg": jsonbType, "jsonb_build_object": jsonbType, "jsonb_build_array": jsonbType,
 	"->": jsonbDocument, "->>": jsonbDocument, "#>": jsonbDocument, "#>>": jsonbDocument,
 	"json key": jsonKeyType, "json path": jsonPathType,
+	"case": choiceType, "coalesce": choiceType,
+	"sum length": lengthType, "avg length": lengthType,
+}
+
+// Type OIDs of choiceType and lengthType.
+const (
+	oidBool    = 16
+	oidBytea   = 17
+	oidFloat4  = 700
+	oidFloat8  = 701
+	oidUUID    = 2950
+	oidBit     = 1560
+	oidVarbit  = 1562
+	oidNumeric = 1700
+)
+
+// choiceType is a built-in type none of whose implicit conversions fails
+// (pg_cast, castcontext 'i'; TestChoiceTypesAgainstPostgres): the string
+// types (converted among themselves; text to regclass is of another
+// category, which CASE does not unify with a string), smallint and
+// integer (to bigint, numeric, the floats, oid and the reg types), real
+// (to double precision), double precision, timestamptz, interval, jsonb,
+// uuid, bytea and boolean. Not bigint (to oid past 2^32), numeric (to the
+// floats past their range), date and timestamp (to timestamp and
+// timestamptz past theirs).
+func choiceType(t ColumnType) bool {
+	if !t.Plain {
+		return false
+	}
+	switch t.OID {
+	case oidText, oidVarchar, oidBPChar, oidName, oidInt2, oidInt4, oidFloat4, oidFloat8,
+		oidTimestampTZ, oidInterval, oidJSONB, oidUUID, oidBytea, oidBool:
+		return true
+	}
+	return false
+}
+
+// lengthType is a type length() of which is an integer.
+func lengthType(t ColumnType) bool {
+	switch t.OID {
+	case oidText, oidVarchar, oidBPChar, oidName, oidBytea, oidBit, oidVarbit, oidTSVector:
+		return true
+	}
+	return false
 }
 
 // oidJSON is the type json, and firstNormalOID the first OID of objects
@@ -171,6 +226,9 @@ func (a *analyzer) typedTotal(n *pg_query.Node, sc *scope) bool {
 		}
 		return true
 	}
+	if call, values := choiceValues(n); call != "" {
+		return a.typedChoice(call, n, values, sc)
+	}
 	f := n.GetFuncCall()
 	if f == nil || f.AggWithinGroup || f.FuncVariadic || f.AggStar {
 		return false
@@ -179,6 +237,12 @@ func (a *analyzer) typedTotal(n *pg_query.Node, sc *scope) bool {
 	bare := bareName(name)
 	if safe && (bare == "jsonb_build_object" || bare == "jsonb_build_array") && f.Over == nil {
 		return a.jsonbBuilder(bare, f.Args, sc)
+	}
+	if safe && (bare == "sum" || bare == "avg") && len(f.Args) == 1 {
+		if col, ok := lengthOfColumn(f.Args[0], sc); ok {
+			a.addTyped(typedKey{bare + " length", col}, []string{col})
+			return true
+		}
 	}
 	if len(f.Args) != 1 {
 		return false
@@ -200,6 +264,80 @@ func (a *analyzer) typedTotal(n *pg_query.Node, sc *scope) bool {
 		}
 	}
 	return false
+}
+
+// lengthOfColumn returns the column of length(col) (pg_catalog's, of one
+// argument, a plain call): an integer for text, bytea, bit strings and
+// tsvector, a float8 for lseg and path, whose sum may overflow.
+func lengthOfColumn(n *pg_query.Node, sc *scope) (string, bool) {
+	f := n.GetFuncCall()
+	if f == nil || len(f.Args) != 1 || f.Over != nil || f.AggStar || f.FuncVariadic || f.AggDistinct ||
+		len(f.AggOrder) > 0 || f.AggFilter != nil || f.AggWithinGroup {
+		return "", false
+	}
+	name, safe := classifyFunction(f.Funcname)
+	ref := f.Args[0].GetColumnRef()
+	if !safe || bareName(name) != "length" || ref == nil {
+		return "", false
+	}
+	return oneColumn(ref, sc)
+}
+
+// choiceValues returns the values of an expression that returns one of
+// them as it is, converted to one type: those of CASE (call "case") and
+// COALESCE ("coalesce"). (GREATEST and LEAST also compare them, and an
+// array constructor nests them: they stay as fallible.go has them.)
+func choiceValues(n *pg_query.Node) (call string, values []*pg_query.Node) {
+	switch x := n.Node.(type) {
+	case *pg_query.Node_CaseExpr:
+		values = append(values, x.CaseExpr.Defresult)
+		for _, w := range x.CaseExpr.Args {
+			if cw := w.GetCaseWhen(); cw != nil {
+				values = append(values, cw.Result)
+			}
+		}
+		return "case", values
+	case *pg_query.Node_CoalesceExpr:
+		return "coalesce", x.CoalesceExpr.Args
+	}
+	return "", nil
+}
+
+// typedChoice reports a CASE or COALESCE whose values are constants,
+// expressions known not to be arrays (fallible.go's notArray) and
+// columns, each column a typed read: PostgreSQL converts them to one
+// type, which fails on some values when a column's type converts
+// implicitly to another (a date to a timestamp past 294276, a numeric to
+// float8 past 1e308, a bigint to oid). Whether a value is converted
+// depends on what chooses it (the conditions, the arguments before it),
+// so each typed read decides every column the expression reads.
+func (a *analyzer) typedChoice(call string, n *pg_query.Node, values []*pg_query.Node, sc *scope) bool {
+	var cols []string
+	for _, v := range values {
+		switch {
+		case v == nil || v.Node == nil || v.GetAConst() != nil || a.notArray(v):
+			continue
+		case v.GetColumnRef() != nil:
+			col, ok := oneColumn(v.GetColumnRef(), sc)
+			if !ok {
+				return false
+			}
+			cols = append(cols, col)
+		default:
+			return false
+		}
+	}
+	if len(cols) == 0 {
+		return false
+	}
+	all, ok := columnsIn(n, sc)
+	if !ok {
+		return false
+	}
+	for _, c := range cols {
+		a.addTyped(typedKey{call, c}, all)
+	}
+	return true
 }
 
 // wholeRow returns the relation.* a reference to a base relation's whole

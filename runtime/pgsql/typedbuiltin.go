@@ -29,15 +29,18 @@ const (
 	oidJSONB        = 3802
 )
 
-// typedBuiltin reports a json operator over a column or an extract,
-// date_part or date_trunc call of a column (see the list above), and
-// records its typed reads.
+// typedBuiltin reports a json operator over a column, an extract,
+// date_part, date_trunc or to_char call of a column, or a cast of a
+// column (see the list above), and records its typed reads.
 func (a *analyzer) typedBuiltin(n *pg_query.Node, sc *scope) bool {
 	if e := n.GetAExpr(); e != nil {
 		return a.typedJSON(e, sc)
 	}
 	if f := n.GetFuncCall(); f != nil {
-		return a.typedDatetime(f, sc)
+		return a.typedDatetime(f, sc) || a.typedToChar(f, sc)
+	}
+	if c := n.GetTypeCast(); c != nil {
+		return a.typedCast(c, sc)
 	}
 	return false
 }
@@ -255,4 +258,169 @@ func asciiLower(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// to_char(col, 'format') with a literal format is a typed read whose call
+// says what the format allows (toCharCall): PostgreSQL 15's to_char of a
+// timestamp fails on no value with any format (unknown letters are copied,
+// an infinity gives NULL), checked with every keyword and modifier against
+// the values of TestTypedAgainstPostgres under time zones of every offset.
+// Left out:
+//
+//   - TM (translation mode), whose localized names depend on lc_time;
+//   - day names (Day, Dy and their cases) of a timestamptz: in a zone more
+//     than a day west of UTC (TimeZone 'XXX167:59') a value of the first
+//     week of the range (4714-11-24 BC) gives a negative day of the week,
+//     which indexes the names' array out of bounds: a wrong name, or the
+//     server process crashes;
+//   - the zone's abbreviation (TZ, tz) of a timestamptz: "time zone format
+//     value too long" when it passes a few characters, which under a zone
+//     of a long daylight-saving abbreviation ('ABC+5DEFGHIJKLMNOPQRSTUVWXYZ
+//     ABCDEFGHIJKLMNOPQRSTUV,M3.2.0,M11.1.0') it does in summer only: an
+//     oracle on the season (TZH, TZM and OF are numbers);
+//   - date, which to_char converts to timestamptz (failing past 294276);
+//     interval, which fails on the keywords it has no value for;
+//   - number formats other than digits (9, 0), one decimal point (. or D),
+//     group separators (, or G), one sign (S), the currency symbol (L),
+//     FM first, a few literal characters, and EEEE after digits and a
+//     decimal point only (without FM): the others fail on some values (RN
+//     past 2^31, V of a bigint times ten past its range, TH of ###) or on
+//     every value (two decimal points, S twice). A numeric within half a
+//     unit of 10^131072 at the format's scale fails as round does
+//     (docs/sql.md).
+
+// toCharCall returns the typed call of to_char with a literal format:
+// "to_char number" (a number format of the list above, taken by number
+// types and timestamps), "to_char" (timestamps), "to_char timestamp"
+// (day names or a zone: timestamp only), or "" (none). The letters are
+// looked for in any case and anywhere (TZH holds TZ): a few formats are
+// refused that would not fail.
+func toCharCall(format string) string {
+	lower := strings.ToLower(format)
+	switch {
+	case strings.Contains(lower, "tm"):
+		return ""
+	case numberFormat(format):
+		return "to_char number"
+	case strings.Contains(lower, "dy") || strings.Contains(lower, "day") || strings.Contains(lower, "tz"):
+		return "to_char timestamp"
+	}
+	return "to_char"
+}
+
+// numberLiterals are the characters a number format copies as they are.
+const numberLiterals = " $%-+/:()*#=_"
+
+// numberFormat reports a number format of the list above.
+func numberFormat(f string) bool {
+	if body, ok := strings.CutSuffix(f, "EEEE"); ok {
+		// Digits and at most one decimal point, at least one digit (not
+		// FM: "EEEE" is incompatible with other formats).
+		digits, points := 0, 0
+		for i := 0; i < len(body); i++ {
+			switch body[i] {
+			case '9', '0':
+				digits++
+			case '.', 'D', 'd':
+				points++
+			default:
+				return false
+			}
+		}
+		return digits > 0 && points <= 1
+	}
+	if strings.HasPrefix(f, "FM") || strings.HasPrefix(f, "fm") {
+		f = f[2:]
+	}
+	digits, points, signs := 0, 0, 0
+	for i := 0; i < len(f); i++ {
+		switch c := f[i]; {
+		case c == '9' || c == '0':
+			digits++
+		case c == '.' || c == 'D' || c == 'd':
+			points++
+		case c == 'S' || c == 's':
+			signs++
+		case c == ',' || c == 'G' || c == 'g' || c == 'L' || c == 'l' || strings.IndexByte(numberLiterals, c) >= 0:
+		default:
+			return false
+		}
+	}
+	return digits > 0 && points <= 1 && signs <= 1
+}
+
+// The typed calls of to_char, with the types each takes.
+func init() {
+	typedCalls["to_char number"] = func(t ColumnType) bool {
+		switch t.OID {
+		case oidInt2, oidInt4, oidInt8, oidFloat4, oidFloat8, oidNumeric, oidTimestamp, oidTimestampTZ:
+			return true
+		}
+		return false
+	}
+	typedCalls["to_char"] = func(t ColumnType) bool { return t.OID == oidTimestamp || t.OID == oidTimestampTZ }
+	typedCalls["to_char timestamp"] = func(t ColumnType) bool { return t.OID == oidTimestamp }
+}
+
+// typedToChar reports to_char(col, 'format') with a format toCharCall
+// takes, a typed read of col.
+func (a *analyzer) typedToChar(f *pg_query.FuncCall, sc *scope) bool {
+	name, safe := classifyFunction(f.Funcname)
+	if !safe || bareName(name) != "to_char" || len(f.Args) != 2 || f.Over != nil || f.AggStar || f.FuncVariadic ||
+		f.AggDistinct || len(f.AggOrder) > 0 || f.AggFilter != nil || f.AggWithinGroup {
+		return false
+	}
+	format, ok := stringLiteral(f.Args, 1)
+	a.literal = true // the answer reads the format: not cached by shape
+	ref := f.Args[0].GetColumnRef()
+	if !ok || ref == nil {
+		return false
+	}
+	call := toCharCall(format)
+	if call == "" {
+		return false
+	}
+	col, ok := oneColumn(ref, sc)
+	if ok {
+		a.addTyped(typedKey{call, col}, []string{col})
+	}
+	return ok
+}
+
+// castTargets are the types a cast of a column to which is a typed read
+// (call "cast to <type>"), with the column types the cast cannot fail
+// on: to date of a date, timestamp or timestamptz (an infinity stays one;
+// a day of either range is one of date's, in every time zone). (Widening
+// casts of integers, salary::bigint, cannot fail either; they stay
+// filters for now: docs/sql.md.)
+var castTargets = map[string][]uint32{
+	"date": {oidDate, oidTimestamp, oidTimestampTZ},
+}
+
+func init() {
+	for target, oids := range castTargets {
+		typedCalls["cast to "+target] = func(t ColumnType) bool { return slices.Contains(oids, t.OID) }
+	}
+}
+
+// typedCast reports col::type for a type of castTargets (pg_catalog's,
+// without modifiers), a typed read of col.
+func (a *analyzer) typedCast(c *pg_query.TypeCast, sc *scope) bool {
+	tn := c.TypeName
+	ref := c.Arg.GetColumnRef()
+	if tn == nil || ref == nil || len(tn.ArrayBounds) > 0 || len(tn.Typmods) > 0 || tn.Setof || tn.PctType {
+		return false
+	}
+	names := stringList(tn.Names)
+	if len(names) == 2 && names[0] == "pg_catalog" {
+		names = names[1:]
+	}
+	if len(names) != 1 || castTargets[names[0]] == nil {
+		return false
+	}
+	col, ok := oneColumn(ref, sc)
+	if ok {
+		a.addTyped(typedKey{"cast to " + names[0], col}, []string{col})
+	}
+	return ok
 }

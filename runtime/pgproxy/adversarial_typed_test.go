@@ -51,13 +51,13 @@ CREATE DOMAIN P_tydom AS int;
 CREATE TYPE P_tyenum AS ENUM ('a', 'b');
 CREATE TABLE P_ty (id int PRIMARY KEY, name text, v_i2 smallint, v_i4 int, v_i8 bigint, v_num numeric,
   v_f8 float8, v_iv interval, v_arr int[], v_txt text, v_flag boolean, v_dom P_tydom, v_rng int4range,
-  ids int[], v_js json, v_enum P_tyenum);
+  ids int[], v_js json, v_enum P_tyenum, v_dec numeric(12, 2));
 INSERT INTO P_ty VALUES
-  (1, 'ann', 7, 2147483600, 9223372036854775000, 12.5, 1.5, '1 day', '{1,2}', 'alpha', true, 4, '[1,5)', '{1}', '{"a": "x"}', 'a'),
-  (2, 'bob', 9, 2147483601, 9223372036854775001, 99.25, 2.5, '2 days', '{{3,4}}', 'beta', false, 5, '[2,8)', '{2}', '{"a": "\u0000"}', 'b');
+  (1, 'ann', 7, 2147483600, 9223372036854775000, 12.5, 1.5, '1 day', '{1,2}', 'alpha', true, 4, '[1,5)', '{1}', '{"a": "x"}', 'a', 9999999999.99),
+  (2, 'bob', 9, 2147483601, 9223372036854775001, 99.25, 2.5, '2 days', '{{3,4}}', 'beta', false, 5, '[2,8)', '{2}', '{"a": "\u0000"}', 'b', 'NaN');
 CREATE TABLE P_tyok (id int, v_txt text, v_n numeric);
 INSERT INTO P_tyok VALUES (1, 'x', 1.5);
-CREATE VIEW P_tyv AS SELECT id, name, v_i4 AS w, v_num AS n, id AS plain FROM P_ty;
+CREATE VIEW P_tyv AS SELECT id, name, v_i4 AS w, v_num AS n, id AS plain, v_dec AS d FROM P_ty;
 `
 
 const typedDrop = `
@@ -105,6 +105,10 @@ var typedCases = []advCase{
 	{name: "cursor", sql: "BEGIN; DECLARE P_tyc CURSOR FOR SELECT avg(v_i8) FROM P_ty; FETCH ALL FROM P_tyc; COMMIT", simple: true, masked: true, allow: true},
 
 	// Types a sum may overflow on, a domain, an array aggregated as one.
+	// numeric(p, s): its values stay under 10^(p-s).
+	{name: "sum numeric(p,s)", sql: "SELECT sum(v_dec) FROM P_ty", masked: true, allow: true},
+	{name: "avg numeric(p,s)", sql: "SELECT round(avg(v_dec), 2) FROM P_ty", masked: true, allow: true},
+	{name: "sum of a numeric(p,s) view column", sql: "SELECT sum(d) FROM P_tyv", masked: true, allow: true},
 	{name: "sum numeric", sql: "SELECT sum(v_num) FROM P_ty", deny: true},
 	{name: "avg numeric", sql: "SELECT avg(v_num) FROM P_ty", deny: true},
 	{name: "sum float8", sql: "SELECT sum(v_f8) FROM P_ty", deny: true},

@@ -29,7 +29,7 @@ WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped`
 const relationQuery = `SELECT c.relkind::text, CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) END, a.attname,
   CASE WHEN a.attgenerated = 's' THEN pg_catalog.pg_get_expr(d.adbin, d.adrelid) END,
   a.atttypid::pg_catalog.int8::text, (t.typtype IN ('b', 'c', 'e', 'r', 'm') AND t.typcategory <> 'A')::text,
-  (t.typtype IN ('r', 'm'))::text, t.typtype::text
+  (t.typtype IN ('r', 'm'))::text, t.typtype::text, a.atttypmod::text
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -307,7 +307,7 @@ func (c *catalog) relation(conn *model.Connection, table string) (*namedRel, err
 			r.cols = append(r.cols, string(row[2]))
 			oid, _ := strconv.ParseUint(string(row[4]), 10, 32)
 			r.types = append(r.types, pgsql.ColumnType{OID: uint32(oid), Plain: string(row[5]) == "true", Range: string(row[6]) == "true",
-				Kind: firstByte(row[7])})
+				Kind: firstByte(row[7]), Typmod: typmod(row[8])})
 		}
 		if row[2] != nil && row[3] != nil {
 			if generated == nil {
@@ -365,7 +365,7 @@ SELECT a.attname, a.atttypid::pg_catalog.int8::text, (t.typtype IN ('b', 'c', 'e
   (t.typtype IN ('r', 'm'))::text, t.typtype::text,
   EXISTS (SELECT 1 FROM pg_catalog.pg_locks k WHERE k.locktype = 'relation' AND k.relation = r.oid
     AND k.database = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())
-    AND k.mode = 'AccessExclusiveLock')::text
+    AND k.mode = 'AccessExclusiveLock')::text, a.atttypmod::text
 FROM rel r
 LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
 LEFT JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
@@ -406,9 +406,18 @@ func (c *catalog) columnTypes(conn *model.Connection, src string) (ts []pgsql.Co
 		}
 		oid, _ := strconv.ParseUint(string(row[1]), 10, 32)
 		ts = append(ts, pgsql.ColumnType{OID: uint32(oid), Plain: string(row[2]) == "true", Range: string(row[3]) == "true",
-			Kind: firstByte(row[4])})
+			Kind: firstByte(row[4]), Typmod: typmod(row[6])})
 	}
 	return ts, len(ts) > 0, false, nil
+}
+
+// typmod reads pg_attribute.atttypmod; -1 (none) when it does not parse.
+func typmod(b []byte) int32 {
+	n, err := strconv.ParseInt(string(b), 10, 32)
+	if err != nil {
+		return -1
+	}
+	return int32(n)
 }
 
 // begin takes the lookup lock and the catalog connection of conn, under a

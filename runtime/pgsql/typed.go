@@ -20,7 +20,9 @@ import (
 // as a filter only when the type is not one the call cannot fail on.
 //
 //   - sum and avg of int2, int4 or int8 (int8 and int128 or numeric
-//     accumulators; of float, numeric, interval or money they overflow);
+//     accumulators), or of a numeric with a declared precision (its
+//     values stay far from numeric's limit; of an unconstrained numeric,
+//     float, interval or money they overflow);
 //   - bit_and, bit_or and bit_xor of the same (of bit strings they fail
 //     on mismatched lengths);
 //   - array_agg of a type that is not an array (arrays of arrays fail on
@@ -95,6 +97,10 @@ type ColumnType struct {
 	// Kind is pg_type.typtype: 'b' base, 'c' composite, 'd' domain, 'e'
 	// enum, 'p' pseudo-type, 'r' range, 'm' multirange.
 	Kind byte
+	// Typmod is pg_attribute.atttypmod: for numeric, its precision and
+	// scale (((p << 16) | s) + 4, always positive); -1 when the column
+	// declares none, and 0 (unset) counts as none.
+	Typmod int32
 }
 
 // Type OIDs of PostgreSQL's integer types.
@@ -107,7 +113,7 @@ const (
 // typedCalls are the calls of the list above, with what their column's
 // type must be.
 var typedCalls = map[string]func(ColumnType) bool{
-	"sum": integerType, "avg": integerType,
+	"sum": summableType, "avg": summableType,
 	"bit_and": integerType, "bit_or": integerType, "bit_xor": integerType,
 	"array_agg": plainType, "||": concatType,
 	"upper": scalarType, "lower": scalarType,
@@ -193,6 +199,16 @@ func concatType(t ColumnType) bool { return t.Plain && t.OID != oidTSVector }
 
 func integerType(t ColumnType) bool {
 	return t.OID == oidInt2 || t.OID == oidInt4 || t.OID == oidInt8
+}
+
+// summableType is a type sum and avg cannot overflow on: an integer, or a
+// numeric with a declared precision (numeric(p, s), p at most 1000),
+// whose values stay under 10^(p-s) (or are NaN, which sums to NaN), so
+// that no count of rows brings their sum near numeric's limit of 131072
+// digits. An unconstrained numeric holds values near that limit, which
+// an agent that can write may store beside a masked one.
+func summableType(t ColumnType) bool {
+	return integerType(t) || t.OID == oidNumeric && t.Plain && t.Typmod > 0
 }
 
 // Total reports whether r's call cannot fail on a column of type t.

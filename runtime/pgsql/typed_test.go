@@ -184,8 +184,12 @@ func TestTypedRead(t *testing.T) {
 		{"avg", ColumnType{OID: oidInt8, Plain: true}, true},
 		{"bit_xor", ColumnType{OID: oidInt2, Plain: true}, true},
 		{"sum", ColumnType{OID: 1700, Plain: true}, false}, // numeric
-		{"avg", ColumnType{OID: 701, Plain: true}, false},  // float8
-		{"sum", ColumnType{OID: 1186, Plain: true}, false}, // interval
+		{"sum", ColumnType{OID: 1700, Plain: true, Typmod: -1}, false},
+		{"avg", ColumnType{OID: 1700, Plain: true, Typmod: 12<<16 | 2 + 4}, true}, // numeric(12, 2)
+		{"bit_and", ColumnType{OID: 1700, Plain: true, Typmod: 12<<16 | 2 + 4}, false},
+		{"sum", ColumnType{OID: 1700, Kind: 'd', Typmod: 12<<16 | 2 + 4}, false}, // a domain over numeric(12, 2)
+		{"avg", ColumnType{OID: 701, Plain: true}, false},                        // float8
+		{"sum", ColumnType{OID: 1186, Plain: true}, false},                       // interval
 		{"array_agg", ColumnType{OID: 25, Plain: true}, true},
 		{"array_agg", ColumnType{OID: 1007}, false}, // int4[]
 		{"upper", ColumnType{OID: 25, Plain: true}, true},

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/mandatehq/mandate/model"
+	"github.com/mandatehq/mandate/runtime/pgsql"
 )
 
 // passthroughParams are the startup parameters relayed upstream. Others
@@ -54,6 +55,11 @@ func (ss *session) authenticate(ctx context.Context, a *admitted) error {
 			// gateway's UTF-8 parse decided.
 			return ss.refuse(fatal(CodeInvalidParameterValue,
 				fmt.Sprintf("client_encoding %q is not allowed through the mandate gateway: use UTF8", v)))
+		case lk == "timezone" && pgsql.TimeZoneRefused(v) != "":
+			// Far from UTC, PostgreSQL 15 crashes formatting day names,
+			// ending every session of the server (pgsql: timezone.go).
+			return ss.refuse(fatal(CodeInvalidParameterValue,
+				"startup parameter TimeZone refused by the mandate gateway: "+pgsql.TimeZoneRefused(v)))
 		case passthroughParams[lk]:
 			ss.params[k] = v
 		default:

@@ -261,6 +261,11 @@ func (ss *session) decideOne(an *pgsql.Analyzed, carried *maskSet, now int64) (*
 			", which PostgreSQL may run instead of the built-in of that name; qualify it with pg_catalog (pg_catalog.f(...), OPERATOR(pg_catalog.op))"), nil
 	}
 	ms, dec := ss.checkAllowed(an, dec, carried)
+	if dec.Result == model.Allow && (dec.ReadOnly || ss.rec.ReadOnly) {
+		if reason := ss.checkReadOnlyViews(an); reason != "" { // readonlyviews.go
+			return an, grantDenial(dec, reason), nil
+		}
+	}
 	src := an
 	if dec.Result == model.Allow && ms != nil && ms.hasColumns {
 		// Under column masking, view columns must name what they

@@ -172,10 +172,13 @@ var largeObjectWrites = map[string]string{
 // sessions or on the server: notifications (the side channel NOTIFY opens,
 // which the gateway forbids), advisory locks (others wait on them, as on
 // LOCK t, which needs update), backend signals, configuration reloads, log
-// and WAL switches, statistics resets, replication slots and origins, and
-// recovery control. A call needs the class update on "" (a grant that may
-// write something) besides a grant naming the function: a read-only grant
-// naming one still cannot run it.
+// and WAL switches, statistics resets, replication slots and origins,
+// recovery control, server files written (lo_export, adminpack's
+// pg_file_*), catalog and index writes (pg_import_system_collations, BRIN
+// summaries, GIN pending lists), and transaction ids and OIDs assigned.
+// A call needs the class update on "" (a grant that may write something)
+// besides a grant naming the function: a read-only grant naming one still
+// cannot run it.
 var sessionEffects = setOf(`pg_notify
 	pg_advisory_lock pg_advisory_lock_shared pg_try_advisory_lock pg_try_advisory_lock_shared
 	pg_advisory_xact_lock pg_advisory_xact_lock_shared pg_try_advisory_xact_lock
@@ -190,7 +193,37 @@ var sessionEffects = setOf(`pg_notify
 	pg_replication_origin_advance pg_replication_origin_session_setup
 	pg_replication_origin_session_reset pg_replication_origin_xact_setup
 	pg_replication_origin_xact_reset pg_wal_replay_pause pg_wal_replay_resume pg_backup_start
-	pg_backup_stop pg_start_backup pg_stop_backup`)
+	pg_backup_stop pg_start_backup pg_stop_backup
+	lo_export pg_file_write pg_file_rename pg_file_unlink pg_file_sync
+	pg_import_system_collations brin_summarize_new_values brin_summarize_range
+	brin_desummarize_range gin_clean_pending_list txid_current pg_current_xact_id pg_nextoid`)
+
+// serverFileWrites are the functions that write, rename or remove files
+// on the database server as its operating system user (lo_export,
+// adminpack's pg_file_*): forbidden for every grant, as COPY to a server
+// file is. They stay in sessionEffects for ReadOnlyEffect.
+var serverFileWrites = setOf(`lo_export pg_file_write pg_file_rename pg_file_unlink pg_file_sync`)
+
+// remoteSessions are dblink's functions that run SQL in a session of their
+// own, which the read-only transaction upstream does not reach. The
+// extension installs them in any schema: they match by their last name.
+var remoteSessions = setOf(`dblink dblink_exec dblink_open dblink_fetch dblink_close dblink_connect
+	dblink_connect_u dblink_send_query dblink_get_result`)
+
+// ReadOnlyEffect reports a function (as a statement or a view's
+// definition names it) whose effect PostgreSQL lets through a read-only
+// transaction: the session effects, large-object writes, dblink's
+// sessions and set_config.
+func ReadOnlyEffect(name string) bool {
+	bare := bareName(name)
+	_, lo := largeObjectWrites[bare]
+	return sessionEffects[bare] || lo || bare == "set_config" || remoteSessions[lastName(name)]
+}
+
+// lastName is the last part of a possibly qualified function name.
+func lastName(name string) string {
+	return name[strings.LastIndexByte(name, '.')+1:]
+}
 
 // catalogReaders are the functions of the safe set that show what a
 // system catalog holds about an object named by its argument (a view's
@@ -232,8 +265,11 @@ func (a *analyzer) sideEffects(name string, args []*pg_query.Node) {
 	if class, ok := largeObjectWrites[bare]; ok {
 		a.access(class, "pg_catalog.pg_largeobject")
 	}
-	if sessionEffects[bare] {
+	if sessionEffects[bare] || remoteSessions[lastName(name)] {
 		a.access("update", "")
+	}
+	if serverFileWrites[bare] {
+		a.forbid(bare + " writes a file on the database server's filesystem, as COPY to a server file does")
 	}
 	if catalog, ok := catalogReaders[bare]; ok {
 		a.access("select", catalog)

@@ -176,6 +176,13 @@ func settingRefused(name string, value []*pg_query.Node) string {
 		// backslash, so the server would split statements differently.
 		return "setting client_encoding to anything but UTF8 would let the server read statements differently from the gateway"
 	}
+	if name == "timezone" && value != nil {
+		// Far from UTC, PostgreSQL 15 crashes formatting day names
+		// (timezone.go).
+		if reason := timeZoneRefused(value); reason != "" {
+			return reason
+		}
+	}
 	if reason, ok := forbiddenSettings[name]; ok {
 		return "setting " + name + " " + reason
 	}

@@ -183,6 +183,9 @@ func settingRefused(name string, value []*pg_query.Node) string {
 			return reason
 		}
 	}
+	if reason := memoryRefused(name, value); reason != "" {
+		return reason
+	}
 	if reason, ok := forbiddenSettings[name]; ok {
 		return "setting " + name + " " + reason
 	}

@@ -44,13 +44,16 @@ import (
 // bytes on values of n bytes or more. A COLLATE naming a collation outside
 // pg_catalog is now no total expression: replace(ssn COLLATE
 // public.nd, '-', '') and the same through a derived table are filters.
+// Output-size amplification (r34Amplification): total functions composed
+// (quote_literal nested over translate(substr(ssn, 1, 1), ...), nested
+// replace, JSON escapes, a value beside repeat) reach the 1 GB limit of a
+// value by an amount that depends on the masked content, and the failure
+// (54000) tells it; an expression whose output may pass a bounded
+// multiple of what it reads is now a filter (pgsql/growth.go).
 // Open (r34Open, skipped unless MANDATE_ADV_OPEN): a column declared with
 // a nondeterministic collation (the gateway does not read attcollation),
-// and output-size amplification: total functions composed (quote_literal
-// nested over translate(substr(ssn, 1, 1), ...), nested replace, JSON and
-// row escapes, string_agg over a cross join with generate_series) reach
-// the 1 GB limit of a value by an amount that depends on the masked
-// content, and the failure (54000) tells it.
+// and amplification by row count (string_agg over a cross join with
+// generate_series), through derived tables, or across output columns.
 //
 // Not added, as they fail on some values: jsonb_pretty (its indentation
 // grows with the depth: a 30 kB document of depth 5000 prints past 1 GB),
@@ -254,17 +257,32 @@ var r34Leaks = []r30Case{
 var r34Open = []r30Case{
 	{name: "replace of a column with a nondeterministic collation", sql: "SELECT replace(ssn, '-', '') FROM P_x30_c34 WHERE id = 1",
 		want: "safe", open: "a column's declared nondeterministic collation makes replace fail on a non-empty value"},
-	// Output-size amplification: total functions composed past the 1 GB
-	// limit of a value, by an amount that depends on the masked content.
-	// quote_literal doubles the quotes of its argument: nested 28 times
-	// over translate(substr(ssn, 1, 1), '3', '''') it makes 805 MB when
-	// the first character is 3, 537 MB when not, and the concatenation
-	// with 300 MB of itself fails in the first case only. (Each run
-	// allocates about 2 GB on the server.) So do string_agg of
-	// split_part(ssn, '3', 1) over a cross join with generate_series, and
-	// nested replace(x, '318', 'aaa...'): the failure tells the value.
-	{name: "amplified first character", sql: "SELECT length(concat(" + r34Amplified + ", left(" + r34Amplified + ", 300000000))) FROM P_x30 WHERE id = 1",
-		want: "safe", modes: []string{"simple"}, open: "output-size amplification: composed total functions reach the 1 GB limit by an amount that depends on the masked value"},
+	// Output-size amplification by the number of rows an aggregate joins
+	// (pgsql/growth.go does not count rows): string_agg of
+	// replace(ssn, '3', '') over a cross join with generate_series is
+	// 10^8 times 8 to 11 bytes, past 1 GB or not as the value holds more
+	// or fewer 3s. (Runs allocate about 1 GB on the server.)
+	{name: "rows of a string_agg", sql: "SELECT length(string_agg(replace(ssn, '3', ''), ',')) FROM P_x30 CROSS JOIN generate_series(1, 100000000) WHERE id = 1",
+		want: "safe", modes: []string{"simple"}, open: "output-size amplification by row count: an aggregate over generate_series or a cross join reaches the 1 GB limit by an amount that depends on the masked value"},
+}
+
+// r34Amplification: masked before, an oracle (54000 as the output passes
+// the 1 GB limit of a value by an amount that depends on the masked
+// content), denied now (pgsql/growth.go). quote_literal doubles the quotes
+// of its argument: nested 28 times over the first character of ssn,
+// made a quote when it is 3 (r34Amplified), it makes 805 MB when the
+// first character is 3, 537 MB when not,
+// and the concatenation with 300 MB of itself fails in the first case
+// only. Denied before any of it runs.
+var r34Amplification = []r30Case{
+	{name: "amplified first character", sql: "SELECT length(concat(" + r34Amplified + ", left(" + r34Amplified + ", 300000000))) FROM P_x30 WHERE id = 1"},
+	{name: "replace beside repeat", sql: "SELECT length(concat(replace(ssn, '3', '" + strings.Repeat("a", 40) + "'), repeat('y', 1073741000))) FROM P_x30 WHERE id = 1"},
+	{name: "length beside repeat", sql: "SELECT length(concat(ssn, repeat('y', 1073741000))) FROM P_x30 WHERE id = 1"},
+	{name: "long replacement", sql: "SELECT length(replace(ssn, '3', '" + strings.Repeat("a", 5000) + "')) FROM P_x30"},
+	{name: "nested replace", sql: "SELECT replace(replace(ssn, '3', '" + strings.Repeat("a", 100) + "'), 'a', '" + strings.Repeat("b", 100) + "') FROM P_x30"},
+	{name: "nested regexp_replace", sql: "SELECT regexp_replace(regexp_replace(ssn, '3', '" + strings.Repeat("a", 40) + "', 'g'), 'a', '" + strings.Repeat("b", 40) + "', 'g') FROM P_x30"},
+	{name: "nested json escapes", sql: "SELECT to_json(to_json(to_json(to_json(ssn)::text)::text)::text) FROM P_x30"},
+	{name: "amplifier in a subquery", sql: "SELECT concat(ssn, (SELECT string_agg('x', '') FROM generate_series(1, 100000000))) FROM P_x30"},
 }
 
 // r34Amplified is quote_literal nested 28 times over the first character
@@ -357,6 +375,7 @@ func TestAdversarialRound34(t *testing.T) {
 	}{
 		{"masked", r34Masked},
 		{"leaks", r34Leaks},
+		{"amplification", r34Amplification},
 		{"open", r34Open},
 		{"denied", r34Denied},
 	} {

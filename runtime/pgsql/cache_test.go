@@ -125,3 +125,32 @@ func TestAnalyzerSliceIsCallers(t *testing.T) {
 		t.Errorf("replacing an element of a returned slice changed the cache: %q", b[0].Text)
 	}
 }
+
+// TestShapeCacheKeepsFunctions: the output-size bound (growth.go) reads
+// literals only where their value sets a factor, so a statement calling
+// functions whose factor is fixed stays answered by shape when only a
+// literal elsewhere changes, as pgbench -S's does.
+func TestShapeCacheKeepsFunctions(t *testing.T) {
+	for _, tc := range []struct {
+		shape   string // %d: the literal that changes
+		byShape bool
+	}{
+		{"SELECT abalance FROM pgbench_accounts WHERE aid = %d", true},
+		{"SELECT upper(name), lower(email), quote_literal(ssn) FROM t WHERE id = %d", true},
+		{"SELECT concat(name, ' ', ssn)::text FROM t WHERE id = %d", true},
+		{"SELECT replace(ssn, '-', '') FROM t WHERE id = %d", false},
+		{"SELECT concat(ssn, repeat('-', 3)) FROM t WHERE id = %d", false},
+	} {
+		z := NewAnalyzer(Options{SearchPath: []string{"public"}}, 0)
+		for i := 1; i <= 3; i++ {
+			if _, err := z.Analyze(fmt.Sprintf(tc.shape, i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// By shape: one exact entry and one shape entry; otherwise an exact
+		// entry a text.
+		if got := z.Len() == 2; got != tc.byShape {
+			t.Errorf("%s: %d cache entries, answered by shape: %v, want %v", tc.shape, z.Len(), got, tc.byShape)
+		}
+	}
+}

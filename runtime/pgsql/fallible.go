@@ -91,6 +91,11 @@ import (
 //     be arrays (ARRAY[a, b] of two arrays fails on mismatched
 //     dimensions, ARRAY[a] of a six-dimensional one on the limit).
 //
+// Each of these is total only while its output stays within a bounded
+// multiple of what it reads (growth.go): composed, total functions that
+// lengthen their input pass the 1 GB limit of a value by an amount that
+// depends on the masked content.
+//
 // Some expressions cannot fail on some types and may on others: sum, avg
 // and bit_and/or/xor of an integer column, array_agg, concatenation, the
 // jsonb builders and operators, extract and date_trunc. The analyzer
@@ -295,10 +300,18 @@ func (a *analyzer) checksFailures() bool { return a.looseClass != "ddl" }
 // nodeTotal reports whether evaluating n itself cannot fail, whatever the
 // values of its arguments (which the walk checks on their own), and
 // chooses nothing whose evaluation may fail beyond what caseExpr,
-// coalesceExpr and the AND/OR walk make filters. Nodes that only
-// structure a statement (a subquery, a target, a list) are total; every
-// node kind not named here may fail (fail closed).
+// coalesceExpr and the AND/OR walk make filters: a node of a total kind
+// whose output stays within the size bound of growth.go (past it, the 1 GB
+// limit of a value fails by an amount that depends on what it reads).
 func (a *analyzer) nodeTotal(n *pg_query.Node) bool {
+	return a.nodeKindTotal(n) && a.sizeBounded(n)
+}
+
+// nodeKindTotal reports a node of a kind that cannot fail (above), its
+// output size aside. Nodes that only structure a statement (a subquery,
+// a target, a list) are total; every node kind not named here may fail
+// (fail closed).
+func (a *analyzer) nodeKindTotal(n *pg_query.Node) bool {
 	switch x := n.Node.(type) {
 	case *pg_query.Node_ColumnRef, *pg_query.Node_AConst, *pg_query.Node_ParamRef,
 		*pg_query.Node_SqlvalueFunction, *pg_query.Node_String_, *pg_query.Node_Integer,

@@ -180,6 +180,22 @@ var fallibleCases = []struct {
 	{"built-in collations", `SELECT replace(ssn COLLATE "C", 'a', 'b'), strpos(email COLLATE pg_catalog."en-x-icu", '@'), notes COLLATE "POSIX" FROM t`, nil},
 	{"concatenating total string functions", "SELECT left(ssn, 3) || right(card, 4), to_json(ssn) || 'x', substr(ssn, 1, 3) || string_agg(card, '') FROM t GROUP BY ssn", []string{"app.t.ssn"}},
 
+	// Output-size amplification (growth.go): past the 1 GB limit of a
+	// value by an amount that depends on what it reads.
+	{"nested quote_literal", "SELECT " + strings.Repeat("quote_literal(", 28) + "translate(substr(ssn, 1, 1), '3', '''')" + strings.Repeat(")", 28) + " FROM t", []string{"app.t.ssn"}},
+	{"growth beside repeat", "SELECT concat(replace(ssn, '3', 'aaaa'), repeat('y', 300000000)) FROM t", []string{"app.t.ssn"}},
+	{"length beside repeat", "SELECT length(concat(ssn, repeat('x', 1073741800))) FROM t", []string{"app.t.ssn"}},
+	{"length beside a long pad", "SELECT concat(ssn, lpad('', 1000000)) FROM t", []string{"app.t.ssn"}},
+	{"repeat of a computed count beside", "SELECT concat(ssn, repeat('x', id)) FROM t", []string{"app.t.id", "app.t.ssn"}},
+	{"long replacement", "SELECT replace(ssn, '3', '" + strings.Repeat("a", 5000) + "') FROM t", []string{"app.t.ssn"}},
+	{"nested replace", "SELECT replace(replace(ssn, '3', '" + strings.Repeat("a", 100) + "'), 'a', '" + strings.Repeat("b", 100) + "') FROM t", []string{"app.t.ssn"}},
+	{"replace of a column", "SELECT replace(ssn, '3', card) FROM t", []string{"app.t.card", "app.t.ssn"}},
+	{"regexp_replace nested", "SELECT regexp_replace(regexp_replace(ssn, '3', '" + strings.Repeat("a", 40) + "', 'g'), 'a', '" + strings.Repeat("b", 40) + "', 'g') FROM t", []string{"app.t.ssn"}},
+	{"escapes nested", "SELECT to_json(to_json(to_json(to_json(ssn)::text)::text)::text) FROM t", []string{"app.t.ssn"}},
+	{"amplifier in a subquery", "SELECT concat(ssn, (SELECT string_agg('x', '') FROM generate_series(1, 100000000))) FROM t", []string{"app.t.ssn"}},
+	{"long literal replicated", "SELECT replace(ssn || '" + strings.Repeat("a", 500000) + "', 'a', 'aaaaaaaaaa') FROM t", []string{"app.t.ssn"}},
+	{"bounded growth", "SELECT quote_literal(quote_literal(ssn)), upper(translate(ssn, '3', 'ü')), replace(ssn, '3', 'three'), lpad(ssn, 1048576), concat(ssn, repeat('-', 3)) FROM t", nil},
+
 	// Unmasked columns are filters too (the proxy allows filters on
 	// them); the rule does not reach DDL.
 	{"computed unmasked", "SELECT id + 1, 1 / id FROM t", []string{"app.t.id"}},
@@ -227,6 +243,13 @@ func TestFallibleLiteralNotCachedByShape(t *testing.T) {
 		{"SELECT strpos(ssn, '--') FROM t", []string{"public.t.ssn"}},
 		{"SELECT to_char(d, 'TMMon') FROM t", []string{"public.t.d"}},
 		{"SELECT to_char(d, 'YYYY') FROM t", []string{"public.t.d"}}, // a typed read: decided on d's type
+		// A replacement's and a repetition's length (growth.go).
+		{"SELECT replace(ssn, '3', 'aaaa') FROM t", nil},
+		{"SELECT replace(ssn, '3', '" + strings.Repeat("a", 5000) + "') FROM t", []string{"public.t.ssn"}},
+		{"SELECT concat(ssn, repeat('-', 3)) FROM t", nil},
+		{"SELECT concat(ssn, repeat('-', 300000000)) FROM t", []string{"public.t.ssn"}},
+		{"SELECT concat(ssn, 'x') FROM t", nil},
+		{"SELECT concat(ssn, '" + strings.Repeat("a", 500000) + "') FROM t", []string{"public.t.ssn"}},
 	} {
 		res, err := z.Analyze(q.sql)
 		if err != nil {

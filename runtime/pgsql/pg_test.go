@@ -35,11 +35,13 @@ func connectPG(t *testing.T) *pgx.Conn {
 }
 
 // unsafeToRun are escape cases not executed against the shared server:
-// they would disturb other sessions, wait, or need COPY sub-protocols.
+// they would disturb other sessions, wait, leave state behind (a
+// replication slot outlives the rolled-back transaction), or need COPY
+// sub-protocols.
 var unsafeToRun = map[string]bool{
 	"terminate backend": true, "terminate qualified": true, "cancel backend": true,
 	"reload conf": true, "sleep": true, "switch wal": true, "stat reset": true,
-	"replication slot": true, "copy to program": true, "copy from program": true,
+	"replication slot": true, "slot needs a write": true, "copy to program": true, "copy from program": true,
 	"copy query to program": true, "copy to file": true, "copy from file": true,
 	"copy out": true, "copy query out": true, "copy delete returning": true, "copy in": true,
 	"copy in where": true, "out copy": true, "out copy query": true, "load": true,

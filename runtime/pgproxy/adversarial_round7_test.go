@@ -246,9 +246,16 @@ func TestAdversarialRound7Extended(t *testing.T) {
 		{"typed varchar parameter reaches a shadowing function", [][]pgproto3.FrontendMessage{
 			msgs(&pgproto3.Parse{Name: "s4", Query: a.sql("SELECT $1 || ssn, initcap($1) FROM P_cust"), ParameterOIDs: []uint32{1043}},
 				&pgproto3.Bind{PreparedStatement: "s4", Parameters: [][]byte{[]byte("x")}}, execute("", 0), syncMsg)}, []string{denied}},
+		// A parameter may be as long as a message (1 MB): beside a masked
+		// column in concat it passes the output-size bound (pgsql
+		// growth.go), so the column counts as a filter.
 		{"bytea parameter", [][]pgproto3.FrontendMessage{
 			msgs(&pgproto3.Parse{Name: "s5", Query: a.sql("SELECT concat(ssn, $1) FROM P_cust"), ParameterOIDs: []uint32{17}},
 				&pgproto3.Bind{PreparedStatement: "s5", ParameterFormatCodes: []int16{1}, Parameters: [][]byte{{0x41}}, ResultFormatCodes: []int16{1}},
+				execute("", 0), syncMsg)}, []string{denied}},
+		{"bytea parameter beside an unmasked column", [][]pgproto3.FrontendMessage{
+			msgs(&pgproto3.Parse{Name: "s5b", Query: a.sql("SELECT concat(name, $1) FROM P_cust"), ParameterOIDs: []uint32{17}},
+				&pgproto3.Bind{PreparedStatement: "s5b", ParameterFormatCodes: []int16{1}, Parameters: [][]byte{{0x41}}, ResultFormatCodes: []int16{1}},
 				execute("", 0), syncMsg)}, []string{"complete SELECT 3"}},
 		{"max rows one at a time", [][]pgproto3.FrontendMessage{
 			msgs(parse("s6", q), bind("p6", "s6"), execute("p6", 1), execute("p6", 1), execute("p6", 1), execute("p6", 1), syncMsg)},

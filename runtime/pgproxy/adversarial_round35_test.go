@@ -195,15 +195,7 @@ func TestAdversarialRound35SkippedAfterError(t *testing.T) {
 	defer func() { answerWait = time.Minute }()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			agent := c.agent
-			if agent == "" {
-				agent = "reader30"
-			}
-			tp, err := a.connectTapped(t, agent, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			tp.tap.take()
+			tp, agent := r35Connect(t, a, c.agent)
 			if code := r35Failed(t, tp, c.fail); code != c.code {
 				t.Fatalf("error %s, want %s", code, c.code)
 			}
@@ -290,19 +282,26 @@ type r35Flow struct {
 	want    []string
 }
 
+// r35Connect connects agent (reader30 when "") through a tap, whose
+// capture so far it drops, and returns the agent it connected.
+func r35Connect(t *testing.T, a *advEnv, agent string) (*tapped, string) {
+	t.Helper()
+	if agent == "" {
+		agent = "reader30"
+	}
+	tp, err := a.connectTapped(t, agent, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp.tap.take()
+	return tp, agent
+}
+
 func runR35Flows(t *testing.T, a *advEnv, flows []r35Flow) {
 	t.Helper()
 	for _, f := range flows {
 		t.Run(f.name, func(t *testing.T) {
-			agent := f.agent
-			if agent == "" {
-				agent = "reader30"
-			}
-			tp, err := a.connectTapped(t, agent, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			tp.tap.take()
+			tp, agent := r35Connect(t, a, f.agent)
 			var got []string
 			if f.owed != nil {
 				got = exchangeOwed(t, tp.pc, f.owed, f.batches...)
